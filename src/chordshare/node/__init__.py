@@ -1,0 +1,1 @@
+"""Node algorithms: lookup, join, stabilize, rectify, fix_fingers, leave."""

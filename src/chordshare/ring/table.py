@@ -1,0 +1,156 @@
+"""A node's routing state and the pure routing decisions made from it.
+
+Nothing here does I/O: the node algorithms (``chordshare.node``) ask peers and feed the answers in;
+this module decides what they mean. Paper references: Stoica et al., "Chord" (SIGCOMM 2001,
+ToN 2003); Zave, "Reasoning about identifier spaces: how to make Chord correct" (TSE 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from chordshare.ring.fingers import FingerTable
+from chordshare.ring.ids import IdSpace
+from chordshare.ring.interval import in_half_open, in_open
+from chordshare.ring.peer import PeerRef
+from chordshare.ring.successors import DEFAULT_SUCCESSOR_LIST_SIZE, SuccessorList
+
+NEXT_HOP_CANDIDATES = 3
+"""How many next-hop candidates a step returns, closest to the key first: the caller fails over
+to the next one without another round trip when the first is dead (each extra candidate costs a
+few dozen bytes on the wire)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """One step of an iterative lookup, as answered by the node asked.
+
+    ``done``: ``peers[0]`` is the key's owner and the rest are its successors (fallbacks should the
+    owner turn out dead). Otherwise ``peers`` are next-hop candidates, closest preceding first.
+    """
+
+    done: bool
+    peers: tuple[PeerRef, ...]
+
+
+class RoutingTable:
+    """Self, predecessor, successor list and fingers of one node."""
+
+    def __init__(
+        self,
+        space: IdSpace,
+        me: PeerRef,
+        successor_list_size: int = DEFAULT_SUCCESSOR_LIST_SIZE,
+    ) -> None:
+        space.check(me.id)
+        self.space = space
+        self.me = me
+        self.predecessor: PeerRef | None = None
+        self.successors = SuccessorList(space, me.id, successor_list_size)
+        self.fingers = FingerTable(space, me.id)
+
+    # -- views -----------------------------------------------------------------------------
+
+    @property
+    def successor(self) -> PeerRef:
+        """First live successor; the node itself when it is alone."""
+        return self.successors.first or self.me
+
+    @property
+    def alone(self) -> bool:
+        return len(self.successors) == 0
+
+    def known_peers(self) -> list[PeerRef]:
+        """Every distinct peer this node knows, in ring order after itself."""
+        found: dict[int, PeerRef] = {}
+        for peer in (*self.successors.peers(), *self.fingers.peers()):
+            found.setdefault(peer.id, peer)
+        if self.predecessor is not None:
+            found.setdefault(self.predecessor.id, self.predecessor)
+        found.pop(self.me.id, None)
+        return sorted(found.values(), key=lambda p: self.space.distance(self.me.id, p.id))
+
+    def owns(self, key: int) -> bool:
+        """Whether ``key`` is in ``(predecessor, self]``; with no predecessor known, only a lone
+        node claims keys (it owns the whole ring)."""
+        if self.predecessor is None:
+            return self.alone
+        return in_half_open(key, self.predecessor.id, self.me.id, self.space.size)
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def next_hop(
+        self,
+        key: int,
+        exclude: Collection[int] = (),
+        *,
+        use_successor_list: bool = True,
+        candidates: int = NEXT_HOP_CANDIDATES,
+    ) -> NextHop:
+        """The paper's ``find_successor`` step, made iterative.
+
+        If ``key`` is in ``(self, successor]`` the answer is final. With ``use_successor_list`` the
+        whole successor list is consulted the same way (an improvement over the paper: a key
+        among the next r nodes is resolved without further hops). Otherwise the answer is
+        ``closest_preceding_node`` over fingers and successors, skipping ``exclude``.
+        """
+        size = self.space.size
+        live = [p for p in self.successors.peers() if p.id not in exclude]
+        if not live:
+            # Alone (or every successor excluded): this node is the best answer it can give.
+            return NextHop(done=True, peers=(self.me,))
+        prev = self.me.id
+        reach = live if use_successor_list else live[:1]
+        for i, peer in enumerate(reach):
+            if in_half_open(key, prev, peer.id, size):
+                return NextHop(done=True, peers=tuple(live[i:]))
+            prev = peer.id
+        preceding = self.closest_preceding_nodes(key, exclude, limit=candidates)
+        if not preceding:
+            return NextHop(done=True, peers=tuple(live))
+        return NextHop(done=False, peers=tuple(preceding))
+
+    def closest_preceding_nodes(
+        self, key: int, exclude: Collection[int] = (), *, limit: int = NEXT_HOP_CANDIDATES
+    ) -> list[PeerRef]:
+        """Peers from fingers and successor list in ``(self, key)``, closest to ``key`` first
+        (Stoica et al. 2003, Fig. 5 ``closest_preceding_node``, extended to the successor list
+        and to a ranked list so that a dead first choice costs no extra round trip)."""
+        size = self.space.size
+        pool: dict[int, PeerRef] = {}
+        for peer in (*self.fingers.peers(), *self.successors.peers()):
+            if peer.id not in exclude and in_open(peer.id, self.me.id, key, size):
+                pool.setdefault(peer.id, peer)
+        ranked = sorted(pool.values(), key=lambda p: self.space.distance(p.id, key))
+        return ranked[:limit]
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def should_rectify(self, candidate: PeerRef, predecessor_alive: bool) -> bool:
+        """Zave's ``rectify`` (replaces ``notify``): adopt ``candidate`` as predecessor if there is
+        none, if the current one is dead, or if ``candidate`` lies in ``(predecessor, self)``."""
+        if candidate.id == self.me.id:
+            return False
+        if self.predecessor is None or not predecessor_alive:
+            return True
+        return in_open(candidate.id, self.predecessor.id, self.me.id, self.space.size)
+
+    def stabilize_candidate(self, successor_predecessor: PeerRef | None) -> bool:
+        """Stabilize: whether our successor's predecessor sits between us and our successor (so it
+        should become our successor)."""
+        if successor_predecessor is None or successor_predecessor.id == self.me.id:
+            return False
+        return in_open(successor_predecessor.id, self.me.id, self.successor.id, self.space.size)
+
+    def forget(self, peer_id: int) -> None:
+        """Drop a failed or departed peer from every table."""
+        self.successors.remove(peer_id)
+        self.fingers.remove(peer_id)
+        if self.predecessor is not None and self.predecessor.id == peer_id:
+            self.predecessor = None
+
+    def learn(self, peers: Iterable[PeerRef]) -> None:
+        """Fold peers heard about into the successor list when they fit (used on join and by the
+        ring-merge check); fingers are left to ``fix_fingers``."""
+        self.successors.replace((*self.successors.peers(), *peers))

@@ -1,0 +1,1 @@
+"""Simulation: many real nodes on the in-memory network with a manual clock."""

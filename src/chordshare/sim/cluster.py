@@ -1,0 +1,144 @@
+"""A ring of real :class:`ChordNode` objects on a :class:`MemoryNetwork`, driven step by step.
+
+Tests and the simulator share this harness. Maintenance runs in explicit rounds (every live
+node, in a seeded random order, runs stabilize, check_predecessor and fix_fingers), so every run
+is deterministic under its seed and takes no real time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from chordshare.clock import ManualClock
+from chordshare.node.chord import ChordNode
+from chordshare.node.settings import RingSettings
+from chordshare.ring import IdSpace, PeerRef, RoutingTable
+from chordshare.ring.invariants import check_converged, check_invariant
+from chordshare.ring.oracle import RingOracle
+from chordshare.transport.memory import MemoryNetwork
+
+
+class MemoryCluster:
+    def __init__(
+        self,
+        bits: int = 32,
+        settings: RingSettings | None = None,
+        seed: int = 0,
+        *,
+        yield_on_call: bool = True,
+    ) -> None:
+        self.space = IdSpace(bits)
+        self.settings = settings or RingSettings()
+        self.rng = random.Random(seed)
+        self.clock = ManualClock()
+        self.network = MemoryNetwork(
+            self.clock,
+            seed=seed,
+            rpc_timeout=self.settings.rpc_timeout,
+            yield_on_call=yield_on_call,
+        )
+        self.nodes: dict[int, ChordNode] = {}
+
+    # -- membership ---------------------------------------------------------------------------
+
+    def fresh_id(self) -> int:
+        while True:
+            ident = self.rng.randrange(self.space.size)
+            if ident not in self.nodes:
+                return ident
+
+    def spawn(self, ident: int | None = None) -> ChordNode:
+        """Create and register a node that is not yet part of any ring."""
+        ident = self.fresh_id() if ident is None else self.space.check(ident)
+        if ident in self.nodes:
+            raise ValueError(f"id {ident} already in use")
+        address = f"mem-{self.space.hex(ident)}"
+        peer = PeerRef(ident, address, f"http://{address}")
+        node = ChordNode(self.space, peer, self.network.client(address), self.clock, self.settings)
+        self.network.register(peer, node)
+        self.nodes[ident] = node
+        return node
+
+    def random_node(self) -> ChordNode:
+        return self.nodes[self.rng.choice(sorted(self.nodes))]
+
+    async def join(self, ident: int | None = None, seed: ChordNode | None = None) -> ChordNode:
+        """Add a node that joins through ``seed`` (a random live member by default)."""
+        via = seed if seed is not None else (self.random_node() if self.nodes else None)
+        node = self.spawn(ident)
+        if via is not None:
+            await node.join(via.me)
+        return node
+
+    def crash(self, node: ChordNode) -> None:
+        self.network.crash(node.me.grpc_address)
+        del self.nodes[node.me.id]
+
+    async def leave(self, node: ChordNode) -> None:
+        await node.leave()
+        self.network.unregister(node.me.grpc_address)
+        del self.nodes[node.me.id]
+
+    def place(self, ids: Iterable[int]) -> None:
+        """Build a converged ring at once (for large simulations): every node gets its true
+        predecessor, successor list and fingers. The invariant checker then verifies it."""
+        for ident in ids:
+            self.spawn(ident)
+        oracle = self.oracle()
+        peers = {i: n.me for i, n in self.nodes.items()}
+        for ident, node in self.nodes.items():
+            table = node.table
+            if len(oracle) > 1:
+                table.predecessor = peers[oracle.predecessor(ident)]
+            table.successors.replace(
+                peers[i] for i in oracle.successors(ident, table.successors.size)
+            )
+            for i in range(self.space.bits):
+                owner = oracle.finger(ident, i)
+                table.fingers.set(i, None if owner == ident else peers[owner])
+
+    # -- maintenance ----------------------------------------------------------------------------
+
+    async def round(self, *, fingers: bool = True) -> None:
+        """One maintenance round of every live node, in a seeded random order."""
+        order = sorted(self.nodes)
+        self.rng.shuffle(order)
+        for ident in order:
+            node = self.nodes.get(ident)
+            if node is None:
+                continue
+            await node.stabilize()
+            await node.check_predecessor()
+            if fingers:
+                await node.fix_fingers()
+
+    async def converge(self, max_rounds: int = 200, *, fingers: bool = True) -> int:
+        """Run rounds until the ring is converged; returns the rounds used. Raises if the
+        invariant ever breaks or convergence does not come within ``max_rounds``."""
+        for used in range(max_rounds + 1):
+            problems = check_invariant(self.tables())
+            if problems and used > 0:
+                raise AssertionError(f"invariant broken after round {used}: {problems[:3]}")
+            if not problems and not check_converged(self.tables()):
+                return used
+            await self.round(fingers=fingers)
+        raise AssertionError(
+            f"not converged after {max_rounds} rounds: {check_converged(self.tables())[:3]}"
+        )
+
+    async def refresh_fingers(self, rounds: int | None = None) -> None:
+        """Run fix_fingers on every node until every finger had a chance to refresh."""
+        per_round = self.settings.fingers_per_round
+        rounds = rounds if rounds is not None else self.space.bits // per_round + 1
+        for _ in range(rounds):
+            for node in list(self.nodes.values()):
+                await node.fix_fingers()
+
+    # -- views ----------------------------------------------------------------------------
+
+    def tables(self) -> dict[int, RoutingTable]:
+        return {i: n.table for i, n in self.nodes.items()}
+
+    def oracle(self) -> RingOracle:
+        return RingOracle(self.space, self.nodes)

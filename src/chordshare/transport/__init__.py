@@ -1,0 +1,1 @@
+"""Transports: the PeerClient boundary, its gRPC adapter and its in-memory twin."""
