@@ -1,0 +1,109 @@
+"""Domain types of file sharing (DESIGN.md §5): manifests, providers and DHT records.
+
+A file is a list of fixed-size pieces, each with its SHA-256; the file's identity (content hash)
+is the SHA-256 over the concatenated piece digests, so a receiver can verify any piece alone.
+A :class:`FileRecord` lives in the DHT under the ring id of the file's *name*; it carries the
+manifest and the providers that hold the bytes, each with an expiry that providers refresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+DEFAULT_PIECE_SIZE = 1 << 20
+"""1 MiB: large enough that per-piece overhead (a 32-byte hash, one gRPC message) is negligible
+and that a 1 GiB file has a 32 KiB hash list; small enough to spread a file over many providers
+and to re-fetch a bad piece cheaply. (IPFS uses 256 KiB blocks, BitTorrent 256 KiB-4 MiB.)"""
+
+MIN_PIECE_SIZE = 16 << 10
+MAX_PIECE_SIZE = 16 << 20
+"""Bounds on piece size: below 16 KiB the hash list outweighs the data's framing savings; above
+16 MiB a single piece no longer fits comfortably in one bounded gRPC message budget."""
+
+DIGEST_SIZE = 32
+
+
+def content_hash(piece_hashes: Iterable[bytes]) -> bytes:
+    """SHA-256 over the concatenated piece digests."""
+    h = hashlib.sha256()
+    for digest in piece_hashes:
+        h.update(digest)
+    return h.digest()
+
+
+def piece_count(size: int, piece_size: int) -> int:
+    return (size + piece_size - 1) // piece_size
+
+
+@dataclass(frozen=True, slots=True)
+class FileManifest:
+    """What a file is: name, size and piece hashes. Validated on construction."""
+
+    name: str
+    size: int
+    piece_size: int
+    piece_hashes: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("size must be non-negative")
+        if not MIN_PIECE_SIZE <= self.piece_size <= MAX_PIECE_SIZE:
+            raise ValueError(f"piece size must be in {MIN_PIECE_SIZE}..{MAX_PIECE_SIZE} bytes")
+        if len(self.piece_hashes) != piece_count(self.size, self.piece_size):
+            raise ValueError("piece hash count does not match size and piece size")
+        if any(len(d) != DIGEST_SIZE for d in self.piece_hashes):
+            raise ValueError("piece hashes must be 32-byte SHA-256 digests")
+
+    @property
+    def content_hash(self) -> bytes:
+        return content_hash(self.piece_hashes)
+
+    @property
+    def pieces(self) -> int:
+        return len(self.piece_hashes)
+
+    def piece_length(self, index: int) -> int:
+        """Length of piece ``index`` (the last piece may be short)."""
+        if not 0 <= index < self.pieces:
+            raise IndexError(f"piece {index} out of range 0..{self.pieces - 1}")
+        return min(self.piece_size, self.size - index * self.piece_size)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A node that serves a file's bytes, until ``expires_at`` (seconds on the wall clock,
+    because expiries cross machines and restarts)."""
+
+    node_id: int
+    grpc_address: str
+    uri: str
+    """REST URI of the file on that node (``http://host:port/api/v1/files/<name>``)."""
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A DHT record: the manifest under the ring id of its name, and its providers."""
+
+    manifest: FileManifest
+    providers: tuple[Provider, ...]
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def merged(self, other: FileRecord) -> FileRecord:
+        """Union of providers (latest expiry per node wins). A record for different content under
+        the same name replaces this one only if it is newer, decided by the caller."""
+        by_node: dict[int, Provider] = {p.node_id: p for p in self.providers}
+        for p in other.providers:
+            cur = by_node.get(p.node_id)
+            if cur is None or p.expires_at > cur.expires_at:
+                by_node[p.node_id] = p
+        return replace(self, providers=tuple(sorted(by_node.values(), key=lambda p: p.node_id)))
+
+    def live(self, now: float) -> FileRecord:
+        """The record without expired providers."""
+        return replace(self, providers=tuple(p for p in self.providers if p.expires_at > now))
