@@ -71,7 +71,9 @@ class SuccessorList:
         last = self.space.distance(self.owner, successor.id)
         for peer in successors_of_successor:
             here = self.space.distance(self.owner, peer.id)
-            if peer.id == self.owner or here <= last:
+            if here == last:
+                continue  # a repeat of the entry before: tolerate, never trust it twice
+            if peer.id == self.owner or here < last:
                 break  # wrapped around to us, or past us: the rest would go backwards
             merged.append(peer)
             last = here

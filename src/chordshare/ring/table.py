@@ -97,6 +97,10 @@ class RoutingTable:
         """
         size = self.space.size
         live = [p for p in self.successors.peers() if p.id not in exclude]
+        if key == self.me.id:
+            # successor(n) = n: a node owns its own id (without this, the step would route a
+            # full circle away from the key, which no hop can get "closer" to).
+            return NextHop(done=True, peers=(self.me, *live))
         if not live:
             # Alone (or every successor excluded): this node is the best answer it can give.
             return NextHop(done=True, peers=(self.me,))
