@@ -138,7 +138,11 @@ class ChordNode:
         """Join the ring through ``seed``: find our successor, copy its successor list (Zave),
         and tell it about us so it need not wait for a stabilize round."""
         if seed.id == self.me.id:
-            return  # joining through ourselves: we are the ring
+            if seed.grpc_address == self.me.grpc_address:
+                return  # joining through ourselves: we are the ring
+            raise JoinFailed(
+                f"node id {self.space.short(self.me.id)} is already taken by {seed.grpc_address}"
+            )
         try:
             found = await self.find_successor(self.me.id, start=seed)
         except LookupFailed as exc:
@@ -153,10 +157,19 @@ class ChordNode:
                     f"{successor.grpc_address}"
                 )
             return  # already a member (a re-join after a restart with the same identity)
-        try:
-            info = await self.client.get_node_info(successor)
-        except PeerError as exc:
-            raise JoinFailed(f"successor {successor.grpc_address} did not answer: {exc}") from exc
+        info = None
+        for candidate in (successor, *found.successors):
+            # A dead owner not yet repaired: the next live node in its list is our successor.
+            if candidate.id == self.me.id:
+                break
+            try:
+                info = await self.client.get_node_info(candidate)
+            except PeerError:
+                continue
+            successor = candidate
+            break
+        if info is None:
+            raise JoinFailed(f"no live successor found through {seed.grpc_address}")
         self.table.predecessor = None
         self.table.successors.adopt(successor, info.successors)
         self.table.fingers.fill_from(0, successor)

@@ -67,7 +67,7 @@ class IterativeLookup:
         path: list[PeerRef] = []
         timeouts = 0
         hops = 0
-        if start is None or start.id == self.origin.id:
+        if start is None or start == self.origin:
             stack = [_Frame(self.origin, self.local_step(key, excluded))]
         else:
             hops = 1
