@@ -22,6 +22,11 @@ from chordshare.transport.base import NodeInfo, PeerClient
 
 log = logging.getLogger(__name__)
 
+PING_ATTEMPTS = 2
+"""Unanswered pings before a neighbour is declared dead: one lost message is not a crash, and two
+in a row on a network losing 10% of messages happen 1% of the time (and then stabilize re-learns
+the neighbour from its successor's predecessor)."""
+
 
 class ChordNode:
     """One member of the ring. Implements :class:`chordshare.transport.base.RingService`."""
@@ -119,7 +124,7 @@ class ChordNode:
             self._step,
             max_hops=hop_limit(self.estimated_ring_size()),
             failover=self.settings.lookup_failover,
-            on_peer_failed=self._peer_failed,
+            on_peer_failed=self._finger_failed,
         )
         try:
             result = await lookup.run(key, start)
@@ -200,19 +205,21 @@ class ChordNode:
                 return
             # Someone joined a lone node: its predecessor is also its successor.
             self.table.successors.adopt(self.table.predecessor, ())
-        while not self.table.alone:
+        for _ in range(self.settings.successor_list_size + 2):  # bounded: each pass drops one
+            if self.table.alone:
+                break
             succ = self.table.successor
             try:
                 info = await self.client.get_node_info(succ)
             except PeerError:
-                self._peer_failed(succ)
+                await self._suspect(succ)
                 continue
             candidate = info.predecessor
             if candidate is not None and self.table.stabilize_candidate(candidate):
                 try:
                     closer = await self.client.get_node_info(candidate)
                 except PeerError:
-                    self._peer_failed(candidate)
+                    self.table.fingers.remove(candidate.id)
                 else:
                     self.table.successors.adopt(candidate, closer.successors)
                     break
@@ -286,7 +293,7 @@ class ChordNode:
             try:
                 info = await self.client.get_node_info(peer)
             except PeerError:
-                self._peer_failed(peer)
+                self._finger_failed(peer)
                 continue
             self.table.successors.adopt(peer, info.successors)
             return True
@@ -298,19 +305,34 @@ class ChordNode:
             return
         try:
             await self.client.rectify(succ, self.me)
-        except PeerError:
-            self._peer_failed(succ)
+        except PeerError as exc:
+            log.debug("rectify %s failed (%s); the next stabilize checks it", self._name(succ), exc)
 
     async def _alive(self, peer: PeerRef) -> bool:
-        try:
-            await self.client.ping(peer)
-        except PeerError:
-            return False
-        return True
+        """Failure detection by deadline: dead after ``PING_ATTEMPTS`` unanswered pings, so a
+        single lost message does not evict a live neighbour."""
+        for _ in range(PING_ATTEMPTS):
+            try:
+                await self.client.ping(peer)
+            except PeerError:
+                continue
+            return True
+        return False
 
-    def _peer_failed(self, peer: PeerRef) -> None:
+    async def _suspect(self, peer: PeerRef) -> bool:
+        """A call to ``peer`` failed: forget it everywhere if it is really gone; returns that."""
+        self.table.fingers.remove(peer.id)
+        if await self._alive(peer):
+            return False
         self.stats.peers_failed += 1
         self.table.forget(peer.id)
+        return True
+
+    def _finger_failed(self, peer: PeerRef) -> None:
+        """A lookup hop failed: fingers are hints, drop it there; successors and predecessor are
+        only dropped by the checks that confirm a death (stabilize, check_predecessor)."""
+        self.stats.peers_failed += 1
+        self.table.fingers.remove(peer.id)
 
     def _learn_if_alone(self, peer: PeerRef) -> None:
         if self.table.alone:
