@@ -1,0 +1,69 @@
+"""gRPC status codes <-> the project's exception tree, both directions, in one place.
+
+Server side (:func:`status_for`): what a handler raised becomes the status the caller sees.
+
+    InvalidInput (incl. InvalidName)   -> INVALID_ARGUMENT  the request can never succeed as sent
+    NotFound                           -> NOT_FOUND
+    PeerError, LookupFailed            -> UNAVAILABLE       transient: this node could not reach a
+                                                            third one; retrying later may work
+    any other ChordshareError          -> FAILED_PRECONDITION  this node is not in a state to
+                                                            answer (storage, config, transfer)
+    anything else (a bug)              -> INTERNAL "internal error" (logged here, never sent)
+
+Client side (:func:`peer_error`): what the call to a peer ended with becomes a ``PeerError``.
+
+    DEADLINE_EXCEEDED                  -> PeerTimeout
+    UNAVAILABLE, CANCELLED             -> PeerUnavailable   refused, reset, shutting down, or our
+                                                            own channel closed under the call
+    anything else                      -> PeerProtocolError the peer answered, but not as the
+                                                            protocol says (UNIMPLEMENTED, INTERNAL,
+                                                            INVALID_ARGUMENT, RESOURCE_EXHAUSTED...)
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from chordshare.errors import (
+    ChordshareError,
+    InvalidInput,
+    LookupFailed,
+    NotFound,
+    PeerError,
+    PeerProtocolError,
+    PeerTimeout,
+    PeerUnavailable,
+)
+
+_SERVER_CODES: tuple[tuple[type[ChordshareError], grpc.StatusCode], ...] = (
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (PeerError, grpc.StatusCode.UNAVAILABLE),
+    (LookupFailed, grpc.StatusCode.UNAVAILABLE),
+)
+
+INTERNAL_DETAILS = "internal error"
+"""All a caller learns about a bug in a handler; the traceback goes to this node's log only."""
+
+
+def status_for(exc: ChordshareError) -> grpc.StatusCode:
+    """The status a handler's ``exc`` is reported with (first matching row of the table)."""
+    for kind, code in _SERVER_CODES:
+        if isinstance(exc, kind):
+            return code
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def peer_error(exc: grpc.aio.AioRpcError, address: str, method: str) -> PeerError:
+    """The ``PeerError`` for a failed call of ``method`` to the peer at ``address``.
+
+    Callers ``raise peer_error(exc, ...) from exc`` so that the gRPC error stays attached.
+    """
+    code = exc.code()
+    details = exc.details() or ""
+    text = f"{method} to {address} failed: {code.name}" + (f": {details}" if details else "")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return PeerTimeout(text)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+        return PeerUnavailable(text)
+    return PeerProtocolError(text)
