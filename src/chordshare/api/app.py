@@ -1,0 +1,66 @@
+"""The REST face of one node: :func:`create_app` builds its FastAPI application.
+
+The composition root (``chordshare.service``) calls it with the running :class:`ChordNode`, the
+handler that performs a graceful leave and exit, and the Prometheus registry shared with the
+gRPC layer, then serves the app with uvicorn. The app holds no globals: tests build one app per
+node of an in-memory cluster and talk to it through ``httpx.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+import chordshare
+from chordshare.api import metrics, ops_routes, ring_routes
+from chordshare.api.deps import ApiContext, LeaveHandler
+from chordshare.api.errors import install_error_handlers
+from chordshare.api.metrics import NodeCollector
+from chordshare.node.chord import ChordNode
+
+DESCRIPTION = """\
+REST API of one chordshare node: a peer of a Chord ring that shares files.
+
+Any node is an entry point. Ring ids are lowercase hex strings zero-padded to the ring's width
+(m bits; 160 with SHA-1 in production). Errors are JSON `{"detail": "...", "error": "..."}`.
+
+**Discovery.** A node joining the ring through a seed knows only the seed's REST URL: it reads
+`GET /api/v1/node` (`id`, `grpc_address`, `ring_bits`) and then joins over gRPC. Nodes exchange
+what they know with `GET /api/v1/peers`.
+"""
+
+TAGS = [
+    {"name": "ring", "description": "This node's place in the Chord ring, lookups, ring walk."},
+    {"name": "discovery", "description": "What a joining node or a peer exchange reads."},
+    {"name": "operations", "description": "Health, metrics and graceful leave."},
+]
+
+
+def create_app(
+    node: ChordNode,
+    *,
+    on_leave: LeaveHandler | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """The FastAPI app serving ``node``.
+
+    ``on_leave`` is awaited in a background task by ``POST /api/v1/leave``: it should leave the
+    ring gracefully and stop the process (without it, the route answers 501). ``registry`` is the
+    Prometheus registry exposed at ``/metrics``; the app registers a :class:`NodeCollector` for
+    ``node`` on it, so pass the registry other layers use, once per node (a second collector for
+    the same names raises ``ValueError``). By default the app gets a private registry.
+    """
+    registry = registry if registry is not None else CollectorRegistry()
+    registry.register(NodeCollector(node))
+    app = FastAPI(
+        title="chordshare node",
+        version=chordshare.__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    app.state.chordshare = ApiContext(node=node, registry=registry, on_leave=on_leave)
+    install_error_handlers(app)
+    app.include_router(ring_routes.router)
+    app.include_router(ops_routes.router)
+    app.include_router(metrics.router)
+    return app
