@@ -16,12 +16,15 @@ from chordshare.ring.peer import PeerRef
 class FingerTable:
     """The m fingers of one node."""
 
-    __slots__ = ("_entries", "owner", "space")
+    __slots__ = ("_distinct", "_entries", "owner", "space")
 
     def __init__(self, space: IdSpace, owner: int) -> None:
         self.space = space
         self.owner = space.check(owner)
         self._entries: list[PeerRef | None] = [None] * space.bits
+        # Distinct peers in finger order, rebuilt lazily after any change: routing reads them on
+        # every step while fingers change only on maintenance (m = 160 entries, ~log2 N distinct).
+        self._distinct: tuple[PeerRef, ...] | None = ()
 
     def __len__(self) -> int:
         return self.space.bits
@@ -34,16 +37,18 @@ class FingerTable:
 
     def set(self, index: int, peer: PeerRef | None) -> None:
         self._entries[index] = peer
+        self._distinct = None
 
     def fill_from(self, index: int, peer: PeerRef) -> int:
         """Set finger ``index`` to ``peer`` and every following finger whose start also falls in
         ``(owner, peer]`` (they share the same successor). Returns the next index to refresh."""
-        self._entries[index] = peer
         reach = self.space.distance(self.owner, peer.id) or self.space.size
-        nxt = index + 1
-        while nxt < self.space.bits and (1 << nxt) <= reach:
-            self._entries[nxt] = peer
-            nxt += 1
+        # Finger j starts 2**j after the owner, so it shares ``peer`` while 2**j <= reach, that is
+        # while j < reach.bit_length().
+        self._entries[index] = peer
+        nxt = min(max(index + 1, reach.bit_length()), self.space.bits)
+        self._entries[index + 1 : nxt] = [peer] * (nxt - index - 1)
+        self._distinct = None
         return nxt
 
     def remove(self, peer_id: int) -> None:
@@ -51,14 +56,23 @@ class FingerTable:
         for i, entry in enumerate(self._entries):
             if entry is not None and entry.id == peer_id:
                 self._entries[i] = None
+                self._distinct = None
 
     def entries(self) -> list[PeerRef | None]:
         return list(self._entries)
 
     def peers(self) -> Iterator[PeerRef]:
         """Distinct peers in finger order."""
-        seen: set[int] = set()
-        for entry in self._entries:
-            if entry is not None and entry.id not in seen:
-                seen.add(entry.id)
-                yield entry
+        return iter(self.distinct())
+
+    def distinct(self) -> tuple[PeerRef, ...]:
+        """Distinct peers in finger order, as a tuple (cached until the table changes)."""
+        if self._distinct is None:
+            seen: set[int] = set()
+            out: list[PeerRef] = []
+            for entry in self._entries:
+                if entry is not None and entry.id not in seen:
+                    seen.add(entry.id)
+                    out.append(entry)
+            self._distinct = tuple(out)
+        return self._distinct

@@ -7,6 +7,7 @@ ToN 2003); Zave, "Reasoning about identifier spaces: how to make Chord correct" 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -49,6 +50,17 @@ class RoutingTable:
         self.predecessor: PeerRef | None = None
         self.successors = SuccessorList(space, me.id, successor_list_size)
         self.fingers = FingerTable(space, me.id)
+        self._view: _RoutingView | None = None
+
+    def _routing_view(self) -> _RoutingView:
+        """Successors and fingers by clockwise offset from this node, rebuilt only after either
+        changed: routing reads them on every step, maintenance changes them rarely."""
+        fingers = self.fingers.distinct()
+        successors = self.successors.peers()
+        view = self._view
+        if view is None or view.fingers is not fingers or view.successors != successors:
+            view = self._view = _RoutingView(self.space, self.me.id, fingers, successors)
+        return view
 
     # -- views -----------------------------------------------------------------------------
 
@@ -95,8 +107,13 @@ class RoutingTable:
         among the next r nodes is resolved without further hops). Otherwise the answer is
         ``closest_preceding_node`` over fingers and successors, skipping ``exclude``.
         """
-        size = self.space.size
-        live = [p for p in self.successors.peers() if p.id not in exclude]
+        view = self._routing_view()
+        if exclude:
+            kept = [i for i, p in enumerate(view.successors) if p.id not in exclude]
+            live = [view.successors[i] for i in kept]
+            offsets = [view.successor_offsets[i] for i in kept]
+        else:
+            live, offsets = list(view.successors), view.successor_offsets
         if key == self.me.id:
             # successor(n) = n: a node owns its own id (without this, the step would route a
             # full circle away from the key, which no hop can get "closer" to).
@@ -104,12 +121,14 @@ class RoutingTable:
         if not live:
             # Alone (or every successor excluded): this node is the best answer it can give.
             return NextHop(done=True, peers=(self.me,))
-        prev = self.me.id
-        reach = live if use_successor_list else live[:1]
-        for i, peer in enumerate(reach):
-            if in_half_open(key, prev, peer.id, size):
-                return NextHop(done=True, peers=tuple(live[i:]))
-            prev = peer.id
+        # ``key in (prev, s_i]`` for consecutive live successors s_0, s_1, ... (the list is in
+        # clockwise order: SuccessorList's invariant): the first arc holding the key is the first
+        # successor at least as far from us as the key (our own id was answered above).
+        key_offset = (key - self.me.id) % self.space.size
+        reach = len(live) if use_successor_list else 1
+        first = bisect.bisect_left(offsets, key_offset, 0, reach)
+        if first < reach:
+            return NextHop(done=True, peers=tuple(live[first:]))
         preceding = self.closest_preceding_nodes(key, exclude, limit=candidates)
         if not preceding:
             return NextHop(done=True, peers=tuple(live))
@@ -121,13 +140,21 @@ class RoutingTable:
         """Peers from fingers and successor list in ``(self, key)``, closest to ``key`` first
         (Stoica et al. 2003, Fig. 5 ``closest_preceding_node``, extended to the successor list
         and to a ranked list so that a dead first choice costs no extra round trip)."""
-        size = self.space.size
-        pool: dict[int, PeerRef] = {}
-        for peer in (*self.fingers.peers(), *self.successors.peers()):
-            if peer.id not in exclude and in_open(peer.id, self.me.id, key, size):
-                pool.setdefault(peer.id, peer)
-        ranked = sorted(pool.values(), key=lambda p: self.space.distance(p.id, key))
-        return ranked[:limit]
+        view = self._routing_view()
+        # ``peer in (self, key)`` is ``0 < offset(peer) < offset(key)`` (the whole ring but us
+        # when key is our own id); closest to ``key`` first is farthest from us first.
+        span = (key - self.me.id) % self.space.size or self.space.size
+        index = bisect.bisect_left(view.pool_offsets, span) - 1
+        if limit < 0:  # a negative limit slices from the end, as ``ranked[:limit]`` would
+            ranked = [p for p in reversed(view.pool[: index + 1]) if p.id not in exclude]
+            return ranked[:limit]
+        found: list[PeerRef] = []
+        while index >= 0 and len(found) < limit:
+            peer = view.pool[index]
+            if peer.id not in exclude:
+                found.append(peer)
+            index -= 1
+        return found
 
     # -- updates ---------------------------------------------------------------------------
 
@@ -158,3 +185,32 @@ class RoutingTable:
         """Fold peers heard about into the successor list when they fit (used on join and by the
         ring-merge check); fingers are left to ``fix_fingers``."""
         self.successors.replace((*self.successors.peers(), *peers))
+
+
+class _RoutingView:
+    """A snapshot of one node's successors and fingers, sorted for bisection.
+
+    ``pool`` holds every distinct peer of fingers and successors except the node itself (a
+    finger's ref wins over a successor's of the same id), ascending by clockwise offset from the
+    node; ``pool_offsets`` are those offsets. ``successor_offsets`` follow ``successors``.
+    """
+
+    __slots__ = ("fingers", "pool", "pool_offsets", "successor_offsets", "successors")
+
+    def __init__(
+        self,
+        space: IdSpace,
+        me: int,
+        fingers: tuple[PeerRef, ...],
+        successors: tuple[PeerRef, ...],
+    ) -> None:
+        size = space.size
+        self.fingers = fingers
+        self.successors = successors
+        self.successor_offsets = [(p.id - me) % size for p in successors]
+        by_id: dict[int, PeerRef] = {}
+        for peer in (*fingers, *successors):
+            if peer.id != me:
+                by_id.setdefault(peer.id, peer)
+        self.pool = sorted(by_id.values(), key=lambda p: (p.id - me) % size)
+        self.pool_offsets = [(p.id - me) % size for p in self.pool]
