@@ -1,0 +1,323 @@
+"""Run real nodes as separate processes on loopback: the demo and the end-to-end tests use it.
+
+Each node gets its own config file (TOML) in a work directory, its own loopback address
+(127.0.0.2, 127.0.0.3, ...: no setup needed on Linux, and a log line names the node at once) and
+free ports on it, and runs ``chordshare node --config FILE``. The cluster only ever signals the
+PIDs it started itself, and :meth:`LocalCluster.close` stops every one of them (SIGTERM, then
+SIGKILL after a grace period).
+
+Nothing here sleeps to wait for something: :func:`wait_until` polls a condition with a short
+pause between checks, up to a deadline, and reports the last reason it was not yet true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from chordshare.ring import IdSpace
+from chordshare.ring.oracle import RingOracle
+
+T = TypeVar("T")
+
+READY_MARK = " ready grpc="
+"""What the node prints on stdout once it has joined (see ``NodeService``)."""
+
+POLL = 0.05
+"""Seconds between two checks of a condition: short against the maintenance intervals (0.2 s
+and up), long enough not to load two cores with HTTP requests."""
+
+LOOPBACK_FIRST = 2
+"""127.0.0.1 is left to everything else on the machine; nodes start at 127.0.0.2."""
+
+
+class NodeFailed(RuntimeError):
+    """A node process exited or did not become ready; the message carries its log tail."""
+
+
+def wait_until(
+    check: Callable[[], T | None], timeout: float, what: str, *, interval: float = POLL
+) -> T:
+    """Poll ``check`` until it returns something other than ``None`` (or raises nothing), at
+    most ``timeout`` seconds. A check that raises counts as "not yet", and its error is the
+    reason reported on timeout."""
+    deadline = time.monotonic() + timeout
+    reason = "never checked"
+    while True:
+        try:
+            value = check()
+        except (httpx.HTTPError, NotYet, ValueError, KeyError) as exc:
+            reason = str(exc) or type(exc).__name__
+        else:
+            if value is not None:
+                return value
+            reason = "condition false"
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not reached within {timeout:.1f} s ({reason})")
+        time.sleep(interval)
+
+
+class NotYet(Exception):
+    """Raised by a check to say why its condition does not hold yet."""
+
+
+def free_port(host: str) -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def node_command() -> list[str]:
+    """``chordshare`` from the running interpreter's environment, else ``python -m``."""
+    script = Path(sys.executable).parent / "chordshare"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "chordshare.cli.main"]
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    host: str
+    grpc_port: int
+    http_port: int
+    config_path: Path
+    out_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    node_id: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no leave, no goodbye."""
+        if self.alive:
+            os.kill(self.pid, signal.SIGKILL)
+            assert self.process is not None
+            self.process.wait()
+
+    def terminate(self) -> None:
+        if self.alive:
+            os.kill(self.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def output(self) -> str:
+        return self.out_path.read_text(errors="replace") if self.out_path.exists() else ""
+
+    def log_tail(self, lines: int = 15) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class LocalCluster:
+    """Nodes in separate processes under ``workdir``, all on loopback."""
+
+    workdir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Config values every node gets (intervals, ring_bits...)."""
+    first_address: int = LOOPBACK_FIRST
+    nodes: list[NodeProcess] = field(default_factory=list)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5.0))
+
+    # -- starting --------------------------------------------------------------------------
+
+    def add(
+        self, seeds: Iterable[NodeProcess | str] = (), *, fmt: str = "toml", **overrides: Any
+    ) -> NodeProcess:
+        """Write a config for a new node (next loopback address, free ports); not started."""
+        index = len(self.nodes)
+        host = f"127.0.0.{self.first_address + index % (255 - self.first_address)}"
+        name = f"node{index:02d}"
+        values: dict[str, Any] = {
+            "listen_host": host,
+            "grpc_port": free_port(host),
+            "http_port": free_port(host),
+            "seeds": [s.url if isinstance(s, NodeProcess) else s for s in seeds],
+            "shared_dir": f"{name}/shared",
+            "data_dir": f"{name}/data",
+            **self.settings,
+            **overrides,
+        }
+        path = self.workdir / f"{name}.{fmt}"
+        path.write_text(dumps(values, fmt))
+        node = NodeProcess(
+            name,
+            str(values["listen_host"]),
+            int(values["grpc_port"]),
+            int(values["http_port"]),
+            path,
+            self.workdir / f"{name}.out",
+            self.workdir / f"{name}.log",
+        )
+        self.nodes.append(node)
+        return node
+
+    def launch(self, node: NodeProcess, *extra_args: str) -> NodeProcess:
+        """Start ``chordshare node --config FILE`` for ``node`` (returns at once)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHORDSHARE_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        with node.out_path.open("wb") as out, node.log_path.open("wb") as log:
+            node.process = subprocess.Popen(
+                [*node_command(), "node", "--config", str(node.config_path), *extra_args],
+                stdout=out,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.workdir,
+                start_new_session=True,  # a Ctrl-C at the terminal is for us, not for them
+            )
+        return node
+
+    def start(self, seeds: Iterable[NodeProcess | str] = (), **overrides: Any) -> NodeProcess:
+        return self.launch(self.add(seeds, **overrides))
+
+    def wait_ready(self, nodes: Iterable[NodeProcess], timeout: float) -> None:
+        """Until every node has printed its ready line and answers ``/healthz``."""
+        pending = list(nodes)
+
+        def check() -> bool | None:
+            for node in list(pending):
+                if not node.alive:
+                    raise NodeFailed(
+                        f"{node.name} exited with status {node.returncode} before it was "
+                        f"ready:\n{node.log_tail()}"
+                    )
+                if READY_MARK not in node.output():
+                    raise NotYet(f"{node.name} not ready yet")
+                health = self.http.get(node.url + "/healthz").json()
+                node.node_id = int(health["id"], 16)
+                pending.remove(node)
+            return True
+
+        wait_until(check, timeout, "nodes ready")
+
+    # -- observing -------------------------------------------------------------------------
+
+    def live(self) -> list[NodeProcess]:
+        return [n for n in self.nodes if n.alive]
+
+    def view(self, node: NodeProcess) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(node.url + "/api/v1/node").raise_for_status().json()
+        return body
+
+    def ring_problems(
+        self, nodes: Iterable[NodeProcess], bits: int, *, full: bool = True
+    ) -> list[str]:
+        """Why ``nodes`` do not (yet) form one correct ring: each must name its true
+        predecessor and successor, and a walk from the first must visit all of them in id
+        order. ``full`` also asks for every successor list to be exactly the next r nodes
+        (what lookups need to agree with the oracle: routing resolves keys from the list)."""
+        members = list(nodes)
+        views = {}
+        for node in members:
+            view = self.view(node)
+            node.node_id = int(view["id"], 16)
+            views[node.node_id] = view
+        space = IdSpace(bits)
+        oracle = RingOracle(space, views)
+        problems = []
+        for ident, view in views.items():
+            name = space.short(ident)
+            have = [int(p["id"], 16) for p in view["successors"]]
+            want = oracle.successors(ident, int(view["successor_list_size"]))
+            if have[:1] != want[:1]:
+                problems.append(f"{name}: wrong successor")
+            elif full and have != want:
+                problems.append(f"{name}: successor list differs from the true next nodes")
+            pred = int(view["predecessor"]["id"], 16) if view["predecessor"] else None
+            if pred != (oracle.predecessor(ident) if len(oracle) > 1 else None):
+                problems.append(f"{name}: wrong predecessor")
+        if not problems:
+            start = members[0]
+            walk = self.http.get(start.url + "/api/v1/ring").raise_for_status().json()
+            walked = [int(p["id"], 16) for p in walk["nodes"]]
+            i = oracle.ids.index(walked[0])
+            if not walk["closed"] or walked != oracle.ids[i:] + oracle.ids[:i]:
+                problems.append(f"walk from {start.name}: {walk['stopped']}, {len(walked)} nodes")
+        return problems
+
+    def wait_ring(
+        self, nodes: Iterable[NodeProcess], bits: int, timeout: float, *, full: bool = True
+    ) -> float:
+        """Wait until ``nodes`` form a correct ring (see :meth:`ring_problems`); returns the
+        seconds it took."""
+        members = list(nodes)
+        began = time.monotonic()
+
+        def check() -> bool | None:
+            dead = [n.name for n in members if not n.alive]
+            if dead:
+                raise NodeFailed(f"nodes exited: {', '.join(dead)}")
+            problems = self.ring_problems(members, bits, full=full)
+            if problems:
+                raise NotYet(f"{len(problems)} problems, e.g. {problems[0]}")
+            return True
+
+        wait_until(check, timeout, f"ring of {len(members)} nodes")
+        return time.monotonic() - began
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def close(self, grace: float = 10.0) -> dict[str, int]:
+        """SIGTERM every node still running (a graceful leave), SIGKILL any that outlasts
+        ``grace``; returns each node's exit status."""
+        for node in self.nodes:
+            node.terminate()
+        deadline = time.monotonic() + grace
+        statuses = {}
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            try:
+                statuses[node.name] = node.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                node.kill()
+                statuses[node.name] = node.wait(1.0)
+        self.http.close()
+        return statuses
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def dumps(values: dict[str, Any], fmt: str) -> str:
+    """A flat config as TOML or JSON (the standard library writes no TOML; flat values of
+    strings, numbers and lists of strings are all a node config needs)."""
+    if fmt == "json":
+        return json.dumps(values, indent=2)
+    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())

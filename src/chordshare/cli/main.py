@@ -1,0 +1,42 @@
+"""Entry point of the ``chordshare`` command (``python -m chordshare.cli.main`` works too)."""
+
+from __future__ import annotations
+
+import typer
+
+from chordshare import __version__
+from chordshare.cli import client, demo, node
+
+app = typer.Typer(
+    name="chordshare",
+    help="Peer-to-peer file sharing on a Chord ring: run a node, or ask a running node.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+node.register(app)
+app.add_typer(client.app)
+demo.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chordshare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Peer-to-peer file sharing on a Chord ring."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""``chordshare node``: run one node from its config file.
+
+The command's flags are generated from :class:`NodeConfig`'s fields (name, type, docstring and
+default), so the settings list is written once, in the config module. Every flag value is
+handed to :func:`load_config` as given, and validated there with the file and environment
+values, so a bad flag gets the same one-line error as a bad file entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, get_origin
+
+import typer
+
+from chordshare.errors import ChordshareError, ConfigError
+from chordshare.service.config import NodeConfig
+from chordshare.service.loading import load_config
+from chordshare.service.logs import configure_logging
+from chordshare.service.node_service import serve
+
+CONFIG_ERROR_STATUS = 2
+"""Bad configuration (including a port in use): the conventional usage-error status."""
+
+RUNTIME_ERROR_STATUS = 1
+"""The node started but could not run (e.g. no seed let it in)."""
+
+PANELS = {
+    "listen_host": "Network",
+    "shared_dir": "Directories",
+    "ring_bits": "Ring",
+    "join_attempts": "Joining and lifecycle",
+    "piece_size": "File sharing",
+}
+"""The first field of each help section (fields follow the model's declaration order)."""
+
+
+def run_node(config_file: Path | None, flags: dict[str, Any]) -> None:
+    """Load the config, run the node until it stops, exit with its status."""
+    try:
+        config = load_config(config_file, flags)
+    except ConfigError as exc:
+        fail(f"invalid configuration: {exc}", CONFIG_ERROR_STATUS)
+    stamp = configure_logging(config.log_level)
+    try:
+        status = asyncio.run(serve(config, log_filter=stamp))
+    except ConfigError as exc:
+        fail(str(exc), CONFIG_ERROR_STATUS)
+    except ChordshareError as exc:
+        fail(str(exc), RUNTIME_ERROR_STATUS)
+    except KeyboardInterrupt:
+        status = 130
+    raise typer.Exit(status)
+
+
+def fail(message: str, status: int) -> NoReturn:
+    """Print ``chordshare: <message>`` on one line to stderr and exit with ``status``."""
+    print(f"chordshare: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    raise typer.Exit(status)
+
+
+def _metavar(annotation: Any) -> str:
+    if annotation is int:
+        return "INT"
+    if annotation is float:
+        return "SECONDS"  # every float setting is a duration
+    if annotation is Path:
+        return "DIR"
+    return "TEXT"
+
+
+def _field_options() -> list[inspect.Parameter]:
+    """One ``--field-name`` option per config field, ``None`` meaning "not given"."""
+    params = []
+    panel = "Network"
+    for name, info in NodeConfig.model_fields.items():
+        panel = PANELS.get(name, panel)
+        is_list = get_origin(info.annotation) is list
+        default = info.get_default(call_default_factory=True)
+        shown = ", ".join(default) if is_list else default
+        help_text = f"{info.description or ''} [default: {shown if shown != '' else 'derived'}]"
+        option = typer.Option(
+            f"--{name.replace('_', '-')}",
+            help=help_text,
+            metavar="URL" if is_list else _metavar(info.annotation),
+            rich_help_panel=panel,
+            show_default=False,
+        )
+        kind = list[str] | None if is_list else str | None
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind, option],
+            )
+        )
+    return params
+
+
+def _node_command(config: Path | None = None, **flags: Any) -> None:
+    run_node(config, flags)
+
+
+_CONFIG_OPTION = typer.Option(
+    "--config",
+    "-c",
+    help="Config file (.json or .toml). Environment variables CHORDSHARE_<FIELD> override "
+    "its values, and flags override both.",
+    envvar="CHORDSHARE_CONFIG",
+    dir_okay=False,
+    metavar="FILE",
+)
+_node_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[Path | None, _CONFIG_OPTION],
+        ),
+        *_field_options(),
+    ]
+)
+_node_command.__doc__ = """Run a node: serve gRPC and REST, join the ring through the seeds
+(or start a new ring), keep the ring healthy, leave gracefully on SIGINT/SIGTERM."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("node")(_node_command)

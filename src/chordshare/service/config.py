@@ -1,0 +1,331 @@
+"""A node's configuration: the one settings model (DESIGN.md principle 10).
+
+Every field is declared once, here, with its default, its valid range and its reason (the field
+docstrings are the documentation: ``chordshare node --help`` shows them). Values come from, in
+increasing precedence:
+
+1. the config file, JSON or TOML chosen by its extension (``.json``, ``.toml``);
+2. environment variables ``CHORDSHARE_<FIELD>`` (e.g. ``CHORDSHARE_GRPC_PORT=50052``;
+   ``CHORDSHARE_SEEDS`` takes a JSON list or comma-separated URLs);
+3. command-line flags (``--grpc-port 50052``), passed to :func:`load_config` as overrides.
+
+Relative paths in the file resolve against the file's directory (so a config directory can be
+moved as a whole); relative paths from the environment or flags resolve against the working
+directory. Any bad input raises :class:`chordshare.errors.ConfigError` whose message is one line
+naming where the value came from (the file, the variable or the flag), the field and the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from chordshare.node.settings import RingSettings
+from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
+
+ENV_PREFIX = "CHORDSHARE_"
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::", ""})
+"""Listen addresses meaning "every interface": they can be bound but never advertised."""
+
+MESSAGE_HEADROOM = 64 * KIB
+"""Room a file-piece message needs beyond the piece itself (header, hashes, framing)."""
+
+_RING = RingSettings()
+"""Defaults of the ring algorithms, reused rather than restated."""
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class NodeConfig(BaseSettings):
+    """Everything a node reads at start. Build it with :func:`load_config`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    # -- network -------------------------------------------------------------------------------
+
+    listen_host: str = "0.0.0.0"
+    """Address both servers bind to. 0.0.0.0 (every interface) suits containers and hosts with
+    several interfaces; the address other nodes dial is advertise_host."""
+
+    advertise_host: str = ""
+    """Address other nodes reach this one at; the node id is the hash of advertise_host:grpc_port.
+    Empty: 127.0.0.1 when listen_host is unspecified (0.0.0.0 or ::), else listen_host. Set it to
+    the public or container-host address when nodes run on several machines."""
+
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    """Port of the node-to-node gRPC server; 0 picks a free one."""
+
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    """Port of the REST API (people, the CLI and seed discovery); 0 picks a free one."""
+
+    seeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """REST base URLs of nodes already in the ring (e.g. http://10.0.0.5:8000), tried in order
+    with retries; empty starts a new ring. A node may list itself: it is skipped."""
+
+    # -- directories ---------------------------------------------------------------------------
+
+    shared_dir: Path = Path("shared")
+    """Directory whose files this node shares."""
+
+    data_dir: Path = Path("data")
+    """Directory for the node's own state (records, partial downloads)."""
+
+    # -- the ring ------------------------------------------------------------------------------
+
+    ring_bits: int = Field(default=DEFAULT_BITS, ge=1, le=MAX_BITS)
+    """m: ids live in [0, 2^m). 160 is SHA-1's width, as in the paper; every node of a ring must
+    use the same value. Smaller values only make sense in tests."""
+
+    successor_list_size: int = Field(default=_RING.successor_list_size, ge=1, le=64)
+    """r: successors each node tracks. r >= log2 N keeps the ring connected when half the nodes
+    fail at once; 64 bounds the list every stabilize round copies over the wire."""
+
+    stabilize_interval: float = Field(default=_RING.stabilize_interval, gt=0, le=3600)
+    """Seconds between stabilize rounds; a crashed successor is replaced within about one."""
+
+    fix_fingers_interval: float = Field(default=_RING.fix_fingers_interval, gt=0, le=3600)
+    """Seconds between fix_fingers rounds."""
+
+    fingers_per_round: int = Field(default=_RING.fingers_per_round, ge=1, le=MAX_BITS)
+    """Finger lookups per fix_fingers round."""
+
+    check_predecessor_interval: float = Field(
+        default=_RING.check_predecessor_interval, gt=0, le=3600
+    )
+    """Seconds between predecessor pings; a dead predecessor is forgotten within this time."""
+
+    rpc_timeout: float = Field(default=_RING.rpc_timeout, gt=0, le=300)
+    """Deadline in seconds of one gRPC call or one REST discovery request."""
+
+    # -- joining -------------------------------------------------------------------------------
+
+    join_attempts: int = Field(default=5, ge=1, le=100)
+    """Attempts per seed (discovery over REST, then the gRPC join) before trying the next seed."""
+
+    join_backoff: float = Field(default=0.5, gt=0, le=60)
+    """Seconds before the second attempt on a seed; each later wait doubles."""
+
+    join_backoff_max: float = Field(default=8.0, gt=0, le=600)
+    """Upper bound of one wait between attempts."""
+
+    shutdown_grace: float = Field(default=2.0, ge=0, le=60)
+    """Seconds in-flight requests get to finish when the node stops."""
+
+    log_level: LogLevel = "INFO"
+    """DEBUG, INFO, WARNING, ERROR or CRITICAL (case-insensitive)."""
+
+    # -- file sharing --------------------------------------------------------------------------
+
+    piece_size: int = Field(default=1 * MIB, ge=4 * KIB, le=64 * MIB)
+    """Bytes per file piece, the unit hashed, verified and fetched in parallel. 1 MiB keeps the
+    piece list of a 4 GiB file at 4,096 hashes (128 KiB) while a bad piece costs little to
+    refetch (IPFS uses 256 KiB, BitTorrent 256 KiB-4 MiB)."""
+
+    replication_factor: int = Field(default=3, ge=1, le=65)
+    """k: DHT records live on the key's owner and its next k-1 successors, so k-1 simultaneous
+    crashes lose no record. At most successor_list_size + 1."""
+
+    max_message_bytes: int = Field(default=4 * MIB, ge=256 * KIB, le=256 * MIB)
+    """Largest gRPC message sent or accepted (gRPC's own default is 4 MiB). Must hold a piece
+    plus its header, so at least piece_size + 64 KiB."""
+
+    max_file_bytes: int = Field(default=16 * GIB, ge=1, le=1 << 50)
+    """Largest file this node shares or downloads; bounds disk use and the piece list."""
+
+    max_streams_per_peer: int = Field(default=4, ge=1, le=64)
+    """Concurrent transfer streams per remote peer, in either direction: enough to fill a link,
+    few enough that one peer cannot monopolise the node."""
+
+    rescan_interval: float = Field(default=30.0, gt=0, le=86_400)
+    """Seconds between rescans of shared_dir for added, changed or removed files."""
+
+    provider_ttl: float = Field(default=1800.0, gt=0, le=7 * 86_400)
+    """Seconds a provider record stays valid without being republished."""
+
+    republish_interval: float = Field(default=600.0, gt=0, le=7 * 86_400)
+    """Seconds between republishes of this node's provider records. Less than provider_ttl (by
+    default a third: a record survives two lost republishes)."""
+
+    # -- validation ----------------------------------------------------------------------------
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _split_seeds(cls, value: Any) -> Any:
+        """Environment and flags give strings: a JSON list or comma-separated URLs."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            value = [text]
+        if isinstance(value, list | tuple):
+            return [
+                part.strip()
+                for item in value
+                for part in (item.split(",") if isinstance(item, str) else [item])
+                if not isinstance(part, str) or part.strip()
+            ]
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_seeds(cls, value: list[str]) -> list[str]:
+        return [normalize_url(url) for url in value]
+
+    @field_validator("shared_dir", "data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return Path.cwd() / value.expanduser() if not value.expanduser().is_absolute() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("listen_host", "advertise_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):
+            value = value[1:-1]
+        if any(c in value for c in "/ @?#") or value.count(":") == 1:
+            raise ValueError(f"not a host name or IP address: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeConfig:
+        if not self.advertise_host:
+            derived = "127.0.0.1" if self.listen_host in UNSPECIFIED_HOSTS else self.listen_host
+            object.__setattr__(self, "advertise_host", derived)
+        elif self.advertise_host in UNSPECIFIED_HOSTS:
+            raise ValueError(
+                f"advertise_host {self.advertise_host!r} is the unspecified address; "
+                "other nodes cannot dial it"
+            )
+        if self.join_backoff_max < self.join_backoff:
+            raise ValueError("join_backoff_max must be at least join_backoff")
+        if self.replication_factor > self.successor_list_size + 1:
+            raise ValueError(
+                f"replication_factor {self.replication_factor} exceeds successor_list_size + 1 "
+                f"({self.successor_list_size + 1}): replicas live on the successor list"
+            )
+        if self.piece_size + MESSAGE_HEADROOM > self.max_message_bytes:
+            raise ValueError(
+                f"max_message_bytes {self.max_message_bytes} cannot hold a piece of "
+                f"{self.piece_size} bytes plus {MESSAGE_HEADROOM} bytes of header"
+            )
+        if self.republish_interval >= self.provider_ttl:
+            raise ValueError("republish_interval must be less than provider_ttl")
+        return self
+
+    # -- derived values ------------------------------------------------------------------------
+
+    def ring_settings(self) -> RingSettings:
+        """The parameters of the ring algorithms."""
+        return RingSettings(
+            successor_list_size=self.successor_list_size,
+            stabilize_interval=self.stabilize_interval,
+            fix_fingers_interval=self.fix_fingers_interval,
+            fingers_per_round=self.fingers_per_round,
+            check_predecessor_interval=self.check_predecessor_interval,
+            rpc_timeout=self.rpc_timeout,
+        )
+
+    # -- sources -------------------------------------------------------------------------------
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init arguments) > environment > config file. No .env or secrets files: every
+        value a node uses comes from a place its operator named."""
+        path = CONFIG_FILE.get()
+        if path is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, _file_source(settings_cls, path)
+
+
+PATH_FIELDS = tuple(
+    name for name, info in NodeConfig.model_fields.items() if info.annotation is Path
+)
+"""Fields holding paths: relative values in a config file resolve against its directory."""
+
+CONFIG_FILE: ContextVar[Path | None] = ContextVar("chordshare_config_file", default=None)
+"""The file :func:`load_config` is reading (pydantic-settings builds sources in a classmethod,
+so the path reaches it through this context variable rather than a class attribute)."""
+
+
+class _JsonFile(JsonConfigSettingsSource):
+    def __call__(self) -> dict[str, Any]:
+        return _resolve_paths(super().__call__(), Path(str(self.json_file_path)).parent)
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    def __call__(self) -> dict[str, Any]:
+        return _resolve_paths(super().__call__(), Path(str(self.toml_file_path)).parent)
+
+
+def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    if path.suffix.lower() == ".json":
+        return _JsonFile(settings_cls, json_file=path)
+    return _TomlFile(settings_cls, toml_file=path)
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Path fields of a file resolve against its directory, defaults included."""
+    out = dict(data)
+    for name in PATH_FIELDS:
+        value = out.get(name, NodeConfig.model_fields[name].default)
+        if isinstance(value, str | Path):
+            path = Path(value).expanduser()
+            out[name] = path if path.is_absolute() else base / path
+    return out
+
+
+def normalize_url(url: str) -> str:
+    """Check a REST base URL (http or https, with a host) and drop a trailing slash."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad port in URL {url!r}") from exc
+    return text.rstrip("/")
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port``, bracketing IPv6 addresses."""
+    try:
+        is_v6 = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        is_v6 = False
+    return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"

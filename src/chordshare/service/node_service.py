@@ -1,0 +1,241 @@
+"""The composition root (DESIGN.md §2, principle 10): one node, built from its config, run in
+one event loop.
+
+Lifecycle, in order:
+
+1. build the ring id space, the node's identity (id = hash of the advertised ``host:grpc_port``)
+   and its adapters: the gRPC peer client, the :class:`ChordNode`, the gRPC server, the REST app;
+2. bind and start gRPC, then REST (a port in use fails here, before the node joins anything);
+3. join through the seeds (discovery over REST, with retries and backoff; see ``bootstrap``), or
+   start a new ring when there are none;
+4. start maintenance (stabilize, fix_fingers, check_predecessor, ring-merge checks through the
+   seeds), set :attr:`NodeService.ready` and print one ready line;
+5. serve until a stop is requested (SIGINT/SIGTERM, ``POST /api/v1/leave``, :meth:`request_stop`);
+6. leave gracefully (tell both neighbours), stop REST, stop gRPC, close the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry
+
+from chordshare.api.app import create_app
+from chordshare.clock import Clock, SystemClock
+from chordshare.errors import PeerError
+from chordshare.node.chord import ChordNode
+from chordshare.node.maintenance import MERGE_EVERY, Maintenance
+from chordshare.ring import IdSpace, PeerRef
+from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
+from chordshare.service.config import NodeConfig, host_port
+from chordshare.service.logs import NodeLogFilter
+from chordshare.service.rest import RestServer, bind_socket, free_port
+from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
+
+log = logging.getLogger(__name__)
+
+
+class NodeService:
+    """Runs one node until it is told to stop. ``run`` returns the process exit status."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        clock: Clock | None = None,
+        announce: Callable[[str], None] | None = None,
+        log_filter: NodeLogFilter | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.announce = announce or _print_line
+        self.log_filter = log_filter
+        self.rng = rng or random.Random()
+        self.space = IdSpace(config.ring_bits)
+        self.ready = asyncio.Event()
+        """Set once the node has joined (or started) the ring and runs its maintenance."""
+        self.stopped = asyncio.Event()
+        self.node: ChordNode | None = None
+        self.seed_peers: dict[str, PeerRef] = {}
+        """Seed URL -> identity, for the ring-merge checks."""
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._left = False
+        self._maintenance: Maintenance | None = None
+        self._discover = SeedDiscovery(self.space, config.rpc_timeout)
+
+    # -- control -------------------------------------------------------------------------------
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Ask the service to leave gracefully and stop (safe to call from a signal handler)."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    async def leave(self) -> None:
+        """Graceful leave, once: stop maintenance, then tell both neighbours."""
+        if self._left:
+            return
+        self._left = True
+        if self._maintenance is not None:
+            await self._maintenance.stop()
+        if self.node is not None and self.ready.is_set():
+            log.info("leaving the ring (%s)", self._stop_reason or "leave requested")
+            await self.node.leave()
+
+    async def _leave_and_exit(self) -> None:
+        """``POST /api/v1/leave``: the same graceful path as a signal, then the process exits."""
+        self.request_stop("POST /api/v1/leave")
+        await self.leave()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Start, serve until stopped, shut down. Raises ConfigError (port in use, incompatible
+        seed) or JoinFailed (no seed let us in); returns 0 after a graceful stop."""
+        cfg = self.config
+        grpc_port = cfg.grpc_port or free_port(cfg.listen_host)
+        http_sock = bind_socket(cfg.listen_host, cfg.http_port, "http")
+        me = PeerRef(
+            self.space.node_id(host_port(cfg.advertise_host, grpc_port)),
+            host_port(cfg.advertise_host, grpc_port),
+            f"http://{host_port(cfg.advertise_host, http_sock.getsockname()[1])}",
+        )
+        short = self.space.short(me.id)
+        if self.log_filter is not None:
+            self.log_filter.node = short
+        registry = CollectorRegistry()
+        client = GrpcPeerClient(
+            cfg.rpc_timeout, max_message_bytes=cfg.max_message_bytes, space=self.space
+        )
+        node = ChordNode(self.space, me, client, self.clock, cfg.ring_settings())
+        self.node = node
+        grpc_server = GrpcServer(
+            node,
+            cfg.listen_host,
+            grpc_port,
+            space=self.space,
+            max_message_bytes=cfg.max_message_bytes,
+            metrics=ServerMetrics(registry),
+        )
+        app = create_app(node, on_leave=self._leave_and_exit, registry=registry)
+        rest = RestServer(app, http_sock, grace=cfg.shutdown_grace)
+        try:
+            bound = await grpc_server.start()
+            log.info("gRPC listening on %s:%d", cfg.listen_host, bound)
+            await rest.start()
+            log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
+            if not await self._join(node) or self._stop.is_set():
+                return 0
+            self._maintenance = Maintenance(
+                node,
+                self.clock,
+                seeds=self._merge_seeds,
+                extra=[("discover_seeds", cfg.stabilize_interval * MERGE_EVERY, self._rediscover)],
+                rng=self.rng,
+            )
+            self._maintenance.start()
+            self.ready.set()
+            self.announce(
+                f"chordshare node {short} ready grpc={me.grpc_address} http={me.http_url} "
+                f"ring={node.estimated_ring_size()} nodes"
+            )
+            await self._stop.wait()
+            await self.leave()
+            return 0
+        finally:
+            self._left = True
+            if self._maintenance is not None:
+                await self._maintenance.stop()
+            await rest.stop()
+            await grpc_server.stop(cfg.shutdown_grace)
+            await client.close()
+            self.stopped.set()
+            log.info("stopped (%s)", self._stop_reason or "startup failed")
+
+    async def _join(self, node: ChordNode) -> bool:
+        """Join through the seeds; False when a stop was requested meanwhile."""
+        cfg = self.config
+        joining = asyncio.create_task(
+            join_through_seeds(
+                node,
+                cfg.seeds,
+                self._remember,
+                self.clock,
+                Backoff(cfg.join_attempts, cfg.join_backoff, cfg.join_backoff_max),
+            ),
+            name="join",
+        )
+        stopping = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({joining, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not joining.done():
+            joining.cancel()
+            log.info("stop requested while joining")
+            return False
+        if joining.result() is None:
+            log.info("started a new ring")
+        return True
+
+    async def _remember(self, url: str) -> PeerRef:
+        peer = await self._discover(url)
+        self.seed_peers[url] = peer
+        return peer
+
+    async def _rediscover(self) -> None:
+        """Learn the identity of seeds that did not answer at join time (once per merge period,
+        one attempt each), so the ring-merge check can reach every ring a seed belongs to."""
+        for url in self.config.seeds:
+            if url in self.seed_peers:
+                continue
+            try:
+                await self._remember(url)
+            except PeerError as exc:
+                log.debug("seed %s still unreachable: %s", url, exc)
+
+    def _merge_seeds(self) -> Sequence[PeerRef]:
+        """Seeds for the periodic ring-merge check: one per round, chosen at random, so a check
+        costs one lookup however many seeds are configured."""
+        assert self.node is not None
+        me = self.node.me.id
+        peers = [p for p in self.seed_peers.values() if p.id != me]
+        if not peers:
+            return ()
+        return (peers[self.rng.randrange(len(peers))],)
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+async def serve(config: NodeConfig, log_filter: NodeLogFilter | None = None) -> int:
+    """Run a node in the current loop: SIGINT/SIGTERM start the graceful stop; a second signal
+    abandons it (the run is cancelled)."""
+    service = NodeService(config, log_filter=log_filter)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_signal(name: str) -> None:
+        if service.stop_requested:
+            log.warning("%s again: stopping without waiting for the graceful path", name)
+            main.cancel()
+        else:
+            service.request_stop(name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        return await service.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,103 @@
+"""The REST server: uvicorn, run inside the node's own event loop.
+
+The service binds the listening socket itself, so that a port in use is reported before
+anything else starts and port 0 resolves to a real port before the node's ``http_url`` is
+fixed; uvicorn then serves on that socket. Signals are the service's business, not uvicorn's:
+:class:`_EmbeddedServer` does not install handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import math
+import socket
+from collections.abc import Generator
+
+import uvicorn
+from fastapi import FastAPI
+
+from chordshare.errors import ChordshareError, ConfigError
+
+BACKLOG = 512
+"""Pending connections the kernel queues; enough for a burst of CLI and discovery requests."""
+
+
+def bind_socket(host: str, port: int, what: str) -> socket.socket:
+    """A listening TCP socket on ``host:port``; a port in use is a one-line ConfigError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"{what} port {port} on {host} is already in use") from exc
+        raise ConfigError(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+def free_port(host: str) -> int:
+    """A port the kernel reports free on ``host`` right now (for ``grpc_port = 0``: the node id
+    depends on the port, so it must be known before the gRPC server is built)."""
+    with contextlib.closing(bind_socket(host, 0, "probe")) as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host and says when it is listening."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.listening.set()
+
+
+class RestServer:
+    """Serves ``app`` on an already bound socket until :meth:`stop`."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket, *, grace: float) -> None:
+        self.sock = sock
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=max(math.ceil(grace), 1),
+            lifespan="on",
+        )
+        self._server = _EmbeddedServer(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        port: int = self.sock.getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]), name="rest")
+        listening = asyncio.create_task(self._server.listening.wait())
+        done, _ = await asyncio.wait({self._task, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            listening.cancel()
+            self._task.result()  # re-raise why it stopped
+            raise ChordshareError("the REST server stopped during startup")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
