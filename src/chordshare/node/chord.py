@@ -110,8 +110,8 @@ class ChordNode:
     def estimated_ring_size(self) -> int:
         """N estimated from successor-list density: r nodes span distance d, so N ≈ r·2^m/d."""
         peers = self.table.successors.peers()
-        if not peers:
-            return 1
+        if len(peers) < self.table.successors.size:
+            return len(peers) + 1  # a list that is not full holds the whole rest of the ring
         span = self.space.distance(self.me.id, peers[-1].id) or self.space.size
         return max(len(peers) + 1, round(len(peers) * self.space.size / span))
 
