@@ -217,11 +217,17 @@ class RecordNode:
 
     async def take_over(self) -> int:
         """After joining: pull ``(successor, self]`` from the successor (our range plus the
-        replica ranges we now share with it; DESIGN.md §4). Falls back to the next successors,
-        which replicate the same ranges. Returns the records received."""
-        for successor in self.node.table.successors.peers():
+        replica ranges we now share with it; DESIGN.md §4). In a ring of at most k nodes every
+        node holds every record, so then the whole ring is pulled. Falls back to the next
+        successors, which replicate the same ranges. Returns the records received."""
+        successors = self.node.table.successors.peers()
+        # A list shorter than its capacity is the whole rest of the ring.
+        small = len(successors) < self.node.table.successors.size
+        everything = small and len(successors) + 1 <= self.replicas
+        for successor in successors:
+            start = self.me.id if everything else successor.id
             try:
-                got = await self.sync.pull(successor, successor.id, self.me.id)
+                got = await self.sync.pull(successor, start, self.me.id)
             except PeerError as exc:
                 log.warning("take-over from %s failed: %s", successor.grpc_address, exc)
                 continue

@@ -6,8 +6,11 @@ peer first. Method names pair with the RPCs of ``records.proto`` (``store_record
 ``StoreRecords``...). Two clients ship: ``transport.memory_records`` and
 ``transport.grpc.records_client``.
 
-Transport faults raise :class:`chordshare.errors.PeerError` subclasses only, as for the ring;
-a request the peer refuses as malformed raises :class:`chordshare.errors.InvalidInput`.
+Every client method raises only :class:`chordshare.errors.PeerError` subclasses, as for the ring:
+``PeerUnavailable`` / ``PeerTimeout`` for transport faults (and for the peer failing to reach a
+third node), ``PeerProtocolError`` for a reply that breaks the contract or a request the peer
+refused (INVALID_ARGUMENT over gRPC; the in-memory twin maps the handler's exceptions the same
+way). The service side raises ``InvalidInput`` for a malformed request.
 
 Every message is bounded so that one call is one bounded piece of work on both sides and fits
 the gRPC message limit: see the constants below and ``storage.records_types`` for the caps on a
