@@ -90,12 +90,44 @@ class ScriptedService:
         await self._run()
 
 
+class ObservedMetrics(ServerMetrics):
+    """Server metrics on a private registry that can be awaited.
+
+    An aborted RPC's status reaches the client before the server's interceptor records it (gRPC
+    sends the status from inside ``context.abort``), so tests wait for the recording instead of
+    reading the registry right after the call returns.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        super().__init__(self.registry)
+        self.observed = 0
+        self._changed = asyncio.Event()
+
+    def observe(self, method: str, code: str, seconds: float) -> None:
+        super().observe(method, code, seconds)
+        self.observed += 1
+        self._changed.set()
+
+    async def settled(self, rpcs: int) -> None:
+        """Return once ``rpcs`` RPCs have been recorded (fail after ``RPC_TIMEOUT``)."""
+        async with asyncio.timeout(RPC_TIMEOUT):
+            while self.observed < rpcs:
+                self._changed.clear()
+                await self._changed.wait()
+
+    def count(self, method: str, code: str, service: str = "chordshare.ring.v1.Ring") -> float:
+        labels = {"grpc_service": service, "grpc_method": method, "grpc_code": code}
+        value = self.registry.get_sample_value("chordshare_grpc_server_handled_total", labels)
+        return value or 0.0
+
+
 @dataclass
 class GrpcNode:
     node: ChordNode
     server: GrpcServer
     client: GrpcPeerClient
-    registry: CollectorRegistry
+    metrics: ObservedMetrics
 
     @property
     def me(self) -> PeerRef:
@@ -115,11 +147,11 @@ class Nodes:
         service: RingService,
         space: IdSpace,
         host: str = "127.0.0.1",
-        registry: CollectorRegistry | None = None,
+        metrics: ServerMetrics | None = None,
     ) -> GrpcServer:
         """Serve any RingService; the server is stopped at teardown."""
         server = GrpcServer(
-            service, host, 0, space=space, metrics=ServerMetrics(registry or CollectorRegistry())
+            service, host, 0, space=space, metrics=metrics or ServerMetrics(CollectorRegistry())
         )
         self.servers.append(server)
         await server.start()
@@ -138,14 +170,14 @@ class Nodes:
         settings: RingSettings | None = None,
     ) -> GrpcNode:
         late = LateService()
-        registry = CollectorRegistry()
-        server = await self.serve(late, space, host, registry)
+        metrics = ObservedMetrics()
+        server = await self.serve(late, space, host, metrics)
         address = server.address
         me = PeerRef(ident, address, f"http://{host}:1")
         client = self.client(space)
         node = ChordNode(space, me, client, SystemClock(), settings or RingSettings())
         late.target = node
-        started = GrpcNode(node, server, client, registry)
+        started = GrpcNode(node, server, client, metrics)
         self.started.append(started)
         return started
 

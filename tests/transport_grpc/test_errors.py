@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from chordshare.errors import (
     ChordshareError,
     ConfigError,
+    IntegrityError,
     InvalidInput,
     JoinFailed,
     LookupFailed,
@@ -20,13 +21,14 @@ from chordshare.errors import (
     PeerProtocolError,
     PeerTimeout,
     PeerUnavailable,
+    StorageError,
 )
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc import GrpcServer, ServerMetrics
 from chordshare.transport.grpc.generated import ring_pb2 as pb
 from chordshare.transport.grpc.generated import ring_pb2_grpc
 
-from .conftest import ME, Nodes, ScriptedService
+from .conftest import ME, Nodes, ObservedMetrics, ScriptedService
 
 SPACE = IdSpace(160)
 
@@ -126,6 +128,8 @@ async def test_a_key_outside_the_servers_ring_is_rejected(nodes: Nodes) -> None:
         (PeerTimeout("third node slow"), grpc.StatusCode.UNAVAILABLE),
         (LookupFailed("no route"), grpc.StatusCode.UNAVAILABLE),
         (JoinFailed("not a member"), grpc.StatusCode.FAILED_PRECONDITION),
+        (IntegrityError("piece 3 does not match"), grpc.StatusCode.DATA_LOSS),
+        (StorageError("/home/me/secret.db: disk full"), grpc.StatusCode.INTERNAL),
     ],
 )
 async def test_chordshare_errors_map_to_status_codes(
@@ -136,7 +140,10 @@ async def test_chordshare_errors_map_to_status_codes(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.Rectify(pb.RectifyRequest(candidate=pb.Peer(id=b"\x01", grpc_address="a:1")))
     assert info.value.code() == code
-    assert info.value.details() == f"{type(raised).__name__}: {raised}"
+    if code == grpc.StatusCode.INTERNAL:
+        assert info.value.details() == "internal error"  # local paths stay local
+    else:
+        assert info.value.details() == f"{type(raised).__name__}: {raised}"
 
 
 async def test_a_bug_is_internal_without_details(
@@ -163,20 +170,16 @@ async def test_a_bug_is_internal_without_details(
 async def test_malformed_ids_are_invalid_argument(
     nodes: Nodes, raw_stub_factory: Any, key: bytes, message: str
 ) -> None:
-    registry = CollectorRegistry()
-    server = await nodes.serve(ScriptedService(), SPACE, registry=registry)
+    metrics = ObservedMetrics()
+    server = await nodes.serve(ScriptedService(), SPACE, metrics=metrics)
     stub = raw_stub_factory(server.address)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.FindSuccessorStep(pb.FindSuccessorStepRequest(key=key))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert message in info.value.details()
     assert "Traceback" not in info.value.details()
-    labels = {
-        "grpc_service": "chordshare.ring.v1.Ring",
-        "grpc_method": "FindSuccessorStep",
-        "grpc_code": "INVALID_ARGUMENT",
-    }
-    assert registry.get_sample_value("chordshare_grpc_server_handled_total", labels) == 1
+    await metrics.settled(1)
+    assert metrics.count("FindSuccessorStep", "INVALID_ARGUMENT") == 1
 
 
 async def test_missing_and_empty_peers_are_invalid_argument(

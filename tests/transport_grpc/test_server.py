@@ -16,7 +16,7 @@ from chordshare.errors import NotFound
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc import RING_SERVICE_NAME, GrpcServer, ServerMetrics, join_host_port
 
-from .conftest import Nodes, ScriptedService
+from .conftest import Nodes, ObservedMetrics, ScriptedService
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -86,8 +86,8 @@ async def test_added_services_get_health_error_translation_and_metrics(
         )
         return ["test.Echo"]
 
-    registry = CollectorRegistry()
-    server = GrpcServer(ScriptedService(), "127.0.0.1", 0, metrics=ServerMetrics(registry))
+    metrics = ObservedMetrics()
+    server = GrpcServer(ScriptedService(), "127.0.0.1", 0, metrics=metrics)
     server.add_servicer(register_echo)
     nodes.servers.append(server)
     await server.start()
@@ -107,9 +107,9 @@ async def test_added_services_get_health_error_translation_and_metrics(
     assert (await health.Check(health_pb2.HealthCheckRequest(service="test.Echo"))).status == (
         SERVING
     )
-    for code, count in (("OK", 1), ("NOT_FOUND", 1)):
-        labels = {"grpc_service": "test.Echo", "grpc_method": "Echo", "grpc_code": code}
-        assert registry.get_sample_value("chordshare_grpc_server_handled_total", labels) == count
+    await metrics.settled(3)  # two echoes and the health check
+    assert metrics.count("Echo", "OK", service="test.Echo") == 1
+    assert metrics.count("Echo", "NOT_FOUND", service="test.Echo") == 1
 
 
 async def test_port_zero_binds_a_free_port(nodes: Nodes) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 
 from chordshare.errors import ChordshareError
-from chordshare.transport.grpc.status import INTERNAL_DETAILS, status_for
+from chordshare.transport.grpc.status import INTERNAL_DETAILS, public_details, status_for
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +81,19 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # 
 async def translated_errors(method: str, context: Any) -> AsyncIterator[None]:
     """Translate a handler's exception into a status, once, for every service on the server.
 
-    A ``ChordshareError`` aborts with the code of :func:`status_for` and its own message; any
-    other exception is a bug: logged with its traceback and reported as INTERNAL without details.
+    A ``ChordshareError`` aborts with the code of :func:`status_for` and its own message (unless
+    that code is INTERNAL); any other exception is a bug: logged with its traceback and reported
+    as INTERNAL without details.
     """
     try:
         yield
     except grpc.aio.AbortError:
         raise  # the handler chose its status itself
     except ChordshareError as exc:
-        await context.abort(status_for(exc), f"{type(exc).__name__}: {exc}")
+        code = status_for(exc)
+        if code == grpc.StatusCode.INTERNAL:
+            log.error("handler of %s failed: %s", method, exc, exc_info=exc)
+        await context.abort(code, public_details(exc, code))
     except Exception:
         log.exception("handler of %s failed", method)
         await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)

@@ -4,11 +4,18 @@ Server side (:func:`status_for`): what a handler raised becomes the status the c
 
     InvalidInput (incl. InvalidName)   -> INVALID_ARGUMENT  the request can never succeed as sent
     NotFound                           -> NOT_FOUND
+    IntegrityError                     -> DATA_LOSS         bytes that do not match their hash
     PeerError, LookupFailed            -> UNAVAILABLE       transient: this node could not reach a
                                                             third one; retrying later may work
+    StorageError                       -> INTERNAL "internal error"  this node's own disk or
+                                                            database failed; its message may name
+                                                            local paths, so it is only logged
     any other ChordshareError          -> FAILED_PRECONDITION  this node is not in a state to
-                                                            answer (storage, config, transfer)
+                                                            answer (config, join, transfer)
     anything else (a bug)              -> INTERNAL "internal error" (logged here, never sent)
+
+Details sent with a ChordshareError are ``"<ExceptionClass>: <message>"``; with INTERNAL, only
+:data:`INTERNAL_DETAILS`. Never a traceback.
 
 Client side (:func:`peer_error`): what the call to a peer ended with becomes a ``PeerError``.
 
@@ -26,6 +33,7 @@ import grpc
 
 from chordshare.errors import (
     ChordshareError,
+    IntegrityError,
     InvalidInput,
     LookupFailed,
     NotFound,
@@ -33,13 +41,16 @@ from chordshare.errors import (
     PeerProtocolError,
     PeerTimeout,
     PeerUnavailable,
+    StorageError,
 )
 
 _SERVER_CODES: tuple[tuple[type[ChordshareError], grpc.StatusCode], ...] = (
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
+    (IntegrityError, grpc.StatusCode.DATA_LOSS),
     (PeerError, grpc.StatusCode.UNAVAILABLE),
     (LookupFailed, grpc.StatusCode.UNAVAILABLE),
+    (StorageError, grpc.StatusCode.INTERNAL),
 )
 
 INTERNAL_DETAILS = "internal error"
@@ -52,6 +63,13 @@ def status_for(exc: ChordshareError) -> grpc.StatusCode:
         if isinstance(exc, kind):
             return code
     return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def public_details(exc: ChordshareError, code: grpc.StatusCode) -> str:
+    """What the caller may read about ``exc`` reported as ``code``."""
+    if code == grpc.StatusCode.INTERNAL:
+        return INTERNAL_DETAILS
+    return f"{type(exc).__name__}: {exc}"
 
 
 def peer_error(exc: grpc.aio.AioRpcError, address: str, method: str) -> PeerError:
