@@ -21,6 +21,7 @@ from chordshare.storage.model import FileRecord
 from chordshare.storage.records import RecordStore
 from chordshare.storage.records_types import RecordKey
 from chordshare.transport.memory_records import MemoryRecordClient
+from chordshare.transport.records_base import MAX_MESSAGE_BYTES
 from tests.records.factory import WallClock
 
 JOIN_ATTEMPTS = 5
@@ -50,10 +51,12 @@ class RecordCluster:
         seed: int = 0,
         replicas: int = 3,
         successor_list_size: int = 6,
+        message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.ring = MemoryCluster(bits, RingSettings(successor_list_size=successor_list_size), seed)
         self.data_root = data_root
         self.replicas = replicas
+        self.message_bytes = message_bytes
         self.wall = WallClock()
         self.records: dict[int, RecordNode] = {}
         self._stores: list[RecordStore] = []
@@ -70,7 +73,9 @@ class RecordCluster:
         store = await RecordStore.open(data, self.ring.space, wall_clock=self.wall)
         self._stores.append(store)
         client = MemoryRecordClient(self.ring.network, node.me.grpc_address)
-        rec = RecordNode(node, store, client, replicas=self.replicas)
+        rec = RecordNode(
+            node, store, client, replicas=self.replicas, message_bytes=self.message_bytes
+        )
         self.ring.network.register(node.me, NodeServices(node, rec))
         self.records[node.me.id] = rec
         if via is not None:

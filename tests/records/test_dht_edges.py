@@ -10,8 +10,14 @@ import pytest
 
 from chordshare.errors import InvalidInput, LookupFailed, PeerProtocolError, PeerUnavailable
 from chordshare.node.records import RecordNode
+from chordshare.storage.records_types import encoded_size
 from chordshare.transport.memory_records import MemoryRecordClient
-from chordshare.transport.records_base import MAX_NAMES_PER_CALL, MAX_RECORDS_PER_CALL, batches
+from chordshare.transport.records_base import (
+    MAX_NAMES_PER_CALL,
+    MAX_RECORDS_PER_CALL,
+    MIN_MESSAGE_BYTES,
+    batches,
+)
 from tests.records.factory import provider, record
 from tests.records.harness import RecordCluster
 
@@ -115,3 +121,27 @@ def test_replicas_must_fit_the_successor_list(cluster: RecordCluster) -> None:
     node = cluster.ring.spawn()
     with pytest.raises(ValueError, match="successor list"):
         RecordNode(node, None, None, replicas=50)  # type: ignore[arg-type]
+
+
+async def test_a_small_message_budget_bounds_pages_and_publishes(tmp_path: Path) -> None:
+    c = RecordCluster(tmp_path, seed=9, message_bytes=MIN_MESSAGE_BYTES)
+    try:
+        await c.grow(4)
+        await c.ring.converge()
+        with pytest.raises(InvalidInput, match="does not fit"):
+            await c.random().publish(record("huge.iso", provider(1, c.wall.now + 60), pieces=3000))
+        records = [
+            record(f"mid{i}.iso", provider(1, c.wall.now + 60), pieces=600) for i in range(12)
+        ]
+        for r in records:
+            await c.random().publish(r)
+        owner = c.records[c.holders(records[0].name)[0]]
+        page = await owner.fetch_range(0, 0, None)
+        assert page.more  # ~20 KB each: a 64 KiB budget takes three
+        assert sum(encoded_size(r) for r in page.records) <= MIN_MESSAGE_BYTES
+        await c.add()
+        await c.leave(c.random())
+        await c.settle()
+        assert await c.misplaced() == []
+    finally:
+        await c.close()

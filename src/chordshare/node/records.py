@@ -39,11 +39,12 @@ from chordshare.ring import PeerRef, in_half_open
 from chordshare.storage.model import FileRecord
 from chordshare.storage.names import validate_name
 from chordshare.storage.records import RecordStore
-from chordshare.storage.records_types import RecordKey, RecordPage, check_record
+from chordshare.storage.records_types import RecordKey, RecordPage, check_record, encoded_size
 from chordshare.transport.records_base import (
     MAX_MESSAGE_BYTES,
     MAX_NAMES_PER_CALL,
     MAX_RECORDS_PER_CALL,
+    MIN_MESSAGE_BYTES,
     RecordClient,
     fit,
 )
@@ -81,7 +82,11 @@ class RecordNode:
         *,
         replicas: int = DEFAULT_REPLICAS,
         repair: RepairSettings | None = None,
+        message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
+        """``replicas``: k (at most the successor list size + 1). ``message_bytes``: the record
+        bytes one message may carry; with a gRPC limit other than 4 MiB pass
+        :func:`chordshare.transport.records_base.message_budget` of it."""
         if replicas < 1:
             raise ValueError("replicas must be at least 1")
         if replicas - 1 > node.settings.successor_list_size:
@@ -89,13 +94,16 @@ class RecordNode:
                 f"replicas - 1 ({replicas - 1}) exceeds the successor list size "
                 f"({node.settings.successor_list_size}): the owner could not name its replicas"
             )
+        if message_bytes < MIN_MESSAGE_BYTES:
+            raise ValueError(f"message_bytes must be at least {MIN_MESSAGE_BYTES}")
         if store.space != node.space:
             raise ValueError("store and node use different id spaces")
         self.node = node
         self.store = store
         self.client = client
         self.replicas = replicas
-        self.sync = RangeSync(node.me, store, client)
+        self.message_bytes = message_bytes
+        self.sync = RangeSync(node.me, store, client, message_bytes)
         self.repairer = RecordRepair(self, repair or RepairSettings())
         self.repair_wanted = asyncio.Event()
         """Set when the node's key range changed (new predecessor): a repair round is due. The
@@ -133,12 +141,12 @@ class RecordNode:
 
     async def get_records(self, name: str) -> list[FileRecord]:
         validate_name(name)
-        return fit(await self.store.get(name))
+        return fit(await self.store.get(name), max_bytes=self.message_bytes)
 
     async def fetch_range(self, start: int, end: int, after: RecordKey | None) -> RecordPage:
         self._check_ids(start, end)
         return await self.store.range_page(
-            start, end, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=MAX_MESSAGE_BYTES
+            start, end, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=self.message_bytes
         )
 
     async def range_digest(self, start: int, end: int) -> bytes:
@@ -177,6 +185,11 @@ class RecordNode:
         the owner-to-be once stabilization notices the crash. Raises ``InvalidInput`` for a bad
         record, ``LookupFailed`` when no holder could be reached."""
         check_record(record)
+        if encoded_size(record) > self.message_bytes:
+            raise InvalidInput(
+                f"record {record.name!r} ({record.manifest.pieces} pieces) does not fit one "
+                f"message of {self.message_bytes} bytes: use a larger piece size"
+            )
         key = self.key_of(record.name)
         errors: list[str] = []
         async with aclosing(self._holders(key)) as holders:
@@ -252,7 +265,7 @@ class RecordNode:
         after: RecordKey | None = None
         while True:
             page = await self.store.range_page(
-                me, me, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=MAX_MESSAGE_BYTES
+                me, me, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=self.message_bytes
             )
             owned: list[FileRecord] = []
             others: list[FileRecord] = []

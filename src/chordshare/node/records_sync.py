@@ -2,7 +2,8 @@
 
 Used by join take-over (pull), hand-off and replica repair (push), and stray hand-over (push,
 then forget what the peer acknowledged). Pages are bounded by
-:data:`chordshare.transport.records_base.MAX_RECORDS_PER_CALL` and ``MAX_MESSAGE_BYTES``.
+:data:`chordshare.transport.records_base.MAX_RECORDS_PER_CALL` and the node's message budget
+(``MAX_MESSAGE_BYTES`` by default).
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ cursor, or a range that keeps growing under us, cannot hold a transfer open fore
 
 
 class RangeSync:
-    def __init__(self, me: PeerRef, store: RecordStore, client: RecordClient) -> None:
+    def __init__(
+        self,
+        me: PeerRef,
+        store: RecordStore,
+        client: RecordClient,
+        message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self.me = me
+        self.message_bytes = message_bytes
         self.store = store
         self.client = client
 
@@ -62,7 +70,7 @@ class RangeSync:
         after: RecordKey | None = None
         for _ in range(MAX_PAGES):
             page = await self.store.range_page(
-                start, end, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=MAX_MESSAGE_BYTES
+                start, end, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=self.message_bytes
             )
             if page.records:
                 await self.client.store_records(peer, page.records, replicate)

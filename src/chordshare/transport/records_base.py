@@ -36,6 +36,17 @@ MAX_MESSAGE_BYTES = 3 << 20
 1 MiB of headroom for framing and for the estimate's error. The largest single record (see
 ``MAX_PIECES_PER_RECORD``) fits, so every page makes progress."""
 
+MIN_MESSAGE_BYTES = 64 << 10
+"""The smallest budget a node may be configured with: a record of a few hundred pieces must
+still fit one message."""
+
+
+def message_budget(max_message_bytes: int) -> int:
+    """Record bytes per message for a gRPC message limit of ``max_message_bytes``: three
+    quarters of it, the same headroom :data:`MAX_MESSAGE_BYTES` leaves under 4 MiB."""
+    return max(MIN_MESSAGE_BYTES, max_message_bytes * 3 // 4)
+
+
 MAX_NAMES_PER_CALL = 1000
 """Names in one ListNames reply: at most ~250 KiB (names are at most 255 bytes), enough that a
 REST page of names costs one call per node."""
