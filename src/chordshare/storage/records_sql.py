@@ -95,6 +95,18 @@ def _segments(start: int, end: int) -> list[tuple[int | None, int | None]]:
     return [(start, None), (None, end)]
 
 
+def _arc(low: int | None, high: int | None, params: dict[str, object]) -> list[str]:
+    """SQL conditions for one linear segment ``(low, high]`` of key ids (``None``: open)."""
+    clauses = []
+    if low is not None:
+        clauses.append("r.key_id > :low")
+        params["low"] = id_blob(low)
+    if high is not None:
+        clauses.append("r.key_id <= :high")
+        params["high"] = id_blob(high)
+    return clauses
+
+
 class SqliteRecords:
     """Records and providers in one SQLite file (or ``:memory:`` when ``path`` is None)."""
 
@@ -298,17 +310,16 @@ class SqliteRecords:
             want = limit + 1 - len(rows)
             if want <= 0:
                 break
-            clauses = [_LIVE]
             params: dict[str, object] = {"now": now, "want": want}
-            if low is not None:
-                clauses.append("r.key_id > :low")
-                params["low"] = id_blob(low)
-            if high is not None:
-                clauses.append("r.key_id <= :high")
-                params["high"] = id_blob(high)
             if cursor is not None and i == 0:
+                # Start the index range at the cursor's key (the cursor lies in this segment,
+                # so it is past ``low``): without it SQLite scans from ``low`` every page.
+                clauses = [_LIVE, *_arc(None, high, params)]
+                clauses.append("r.key_id >= :ck")
                 clauses.append("(r.key_id, r.name, r.content_hash) > (:ck, :cn, :ch)")
                 params.update(ck=cursor[0], cn=cursor[1], ch=cursor[2])
+            else:
+                clauses = [_LIVE, *_arc(low, high, params)]
             rows += self.db.execute(
                 "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes"
                 " FROM records r WHERE " + " AND ".join(clauses) + " ORDER BY r.key_id,"
@@ -330,14 +341,8 @@ class SqliteRecords:
     def next_key(self, start: int, end: int, now: float) -> int | None:
         """The first key id with a live record in ``(start, end]``, going clockwise."""
         for low, high in _segments(start, end):
-            clauses = [_LIVE]
             params: dict[str, object] = {"now": now}
-            if low is not None:
-                clauses.append("r.key_id > :low")
-                params["low"] = id_blob(low)
-            if high is not None:
-                clauses.append("r.key_id <= :high")
-                params["high"] = id_blob(high)
+            clauses = [_LIVE, *_arc(low, high, params)]
             row = self.db.execute(
                 "SELECT r.key_id FROM records r WHERE "
                 + " AND ".join(clauses)
@@ -353,14 +358,8 @@ class SqliteRecords:
         order: two holders of the same range agree exactly when their digests are equal."""
         h = hashlib.sha256()
         for low, high in _segments(start, end):
-            clauses = ["p.expires_at > :now"]
             params: dict[str, object] = {"now": now}
-            if low is not None:
-                clauses.append("r.key_id > :low")
-                params["low"] = id_blob(low)
-            if high is not None:
-                clauses.append("r.key_id <= :high")
-                params["high"] = id_blob(high)
+            clauses = ["p.expires_at > :now", *_arc(low, high, params)]
             for name, ch, node, addr, uri, expires in self.db.execute(
                 "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at"
                 " FROM records r JOIN providers p"
