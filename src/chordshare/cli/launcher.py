@@ -97,6 +97,7 @@ class NodeProcess:
     config_path: Path
     out_path: Path
     log_path: Path
+    seeds: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     node_id: int | None = None
 
@@ -180,6 +181,7 @@ class LocalCluster:
             path,
             self.workdir / f"{name}.out",
             self.workdir / f"{name}.log",
+            list(values["seeds"]),
         )
         self.nodes.append(node)
         return node

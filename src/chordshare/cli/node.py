@@ -20,7 +20,6 @@ from chordshare.errors import ChordshareError, ConfigError
 from chordshare.service.config import NodeConfig
 from chordshare.service.loading import load_config
 from chordshare.service.logs import configure_logging
-from chordshare.service.node_service import serve
 
 CONFIG_ERROR_STATUS = 2
 """Bad configuration (including a port in use): the conventional usage-error status."""
@@ -40,6 +39,10 @@ PANELS = {
 
 def run_node(config_file: Path | None, flags: dict[str, Any]) -> None:
     """Load the config, run the node until it stops, exit with its status."""
+    # Imported here: gRPC, FastAPI and uvicorn take most of a second to import, which the
+    # client commands (ring, lookup, ...) should not pay for.
+    from chordshare.service.node_service import serve
+
     try:
         config = load_config(config_file, flags)
     except ConfigError as exc:

@@ -1,7 +1,12 @@
-"""The composition root: a node's configuration and the service that runs it."""
+"""The composition root: a node's configuration and the service that runs it.
 
-from chordshare.service.config import NodeConfig
-from chordshare.service.loading import load_config
-from chordshare.service.node_service import NodeService, serve
+* :mod:`chordshare.service.config`: ``NodeConfig``, the one settings model;
+* :mod:`chordshare.service.loading`: ``load_config`` (file < environment < flags, one-line errors);
+* :mod:`chordshare.service.node_service`: ``NodeService`` (lifecycle) and ``serve`` (signals);
+* :mod:`chordshare.service.bootstrap`: seed discovery and the join with retries;
+* :mod:`chordshare.service.rest`: uvicorn inside the node's event loop;
+* :mod:`chordshare.service.logs`: log records stamped with the node's short id.
 
-__all__ = ["NodeConfig", "NodeService", "load_config", "serve"]
+Nothing is re-exported here, so that reading the config (the CLI does it before anything else)
+does not import gRPC, FastAPI and uvicorn.
+"""
