@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Collection
 
 from chordshare.clock import Clock
-from chordshare.errors import JoinFailed, LookupFailed, PeerError
+from chordshare.errors import InvalidInput, JoinFailed, LookupFailed, PeerError
 from chordshare.node.lookup import IterativeLookup, LookupResult, hop_limit
 from chordshare.node.settings import RingSettings
 from chordshare.node.stats import NodeStats
@@ -59,13 +59,12 @@ class ChordNode:
         return NodeInfo(self.me, self.table.predecessor, self.table.successors.peers())
 
     async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
-        self.space.check(key)
-        return self._step(key, exclude)
+        return self._step(self._valid_id(key), exclude)
 
     async def rectify(self, candidate: PeerRef) -> None:
         """Zave's ``rectify``: adopt ``candidate`` as predecessor if it is closer than the current
         one, or if the current one is gone."""
-        self.space.check(candidate.id)
+        self._valid_id(candidate.id)
         current = self.table.predecessor
         if current is not None and current.id == candidate.id:
             return
@@ -344,6 +343,13 @@ class ChordNode:
         if (None if old is None else old.id) != (None if peer is None else peer.id):
             for listener in self.predecessor_listeners:
                 listener(old, peer)
+
+    def _valid_id(self, ident: int) -> int:
+        """An id from another node: outside the ring is the caller's fault (InvalidInput)."""
+        try:
+            return self.space.check(ident)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
 
     def _name(self, peer: PeerRef) -> str:
         return f"{self.space.short(peer.id)}@{peer.grpc_address}"
