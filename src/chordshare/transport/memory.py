@@ -13,11 +13,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from chordshare.clock import Clock
-from chordshare.errors import PeerTimeout, PeerUnavailable
+from chordshare.errors import (
+    ChordshareError,
+    LookupFailed,
+    PeerError,
+    PeerProtocolError,
+    PeerTimeout,
+    PeerUnavailable,
+)
 from chordshare.ring import NextHop, PeerRef
 from chordshare.transport.base import NodeInfo, RingService
 
@@ -123,6 +131,22 @@ class MemoryNetwork:
         return entry[1]
 
 
+@contextmanager
+def remote_errors(peer: PeerRef, method: str) -> Iterator[None]:
+    """What a remote handler raises reaches the caller as it would over gRPC (see
+    ``transport.grpc.status``): transient failures (``PeerError``, ``LookupFailed``: UNAVAILABLE)
+    as ``PeerUnavailable``, any other ``ChordshareError`` (a refused request, a storage failure)
+    as ``PeerProtocolError``. Node code thus sees only ``PeerError`` on either transport."""
+    try:
+        yield
+    except (PeerError, LookupFailed) as exc:
+        raise PeerUnavailable(f"{method} to {peer.grpc_address} failed: {exc}") from exc
+    except ChordshareError as exc:
+        raise PeerProtocolError(
+            f"{method} to {peer.grpc_address} refused: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 class MemoryPeerClient:
     """:class:`chordshare.transport.base.PeerClient` over a :class:`MemoryNetwork`."""
 
@@ -135,17 +159,20 @@ class MemoryPeerClient:
 
     async def get_node_info(self, peer: PeerRef) -> NodeInfo:
         service = await self._ring(peer, "get_node_info")
-        return await service.get_node_info()
+        with remote_errors(peer, "get_node_info"):
+            return await service.get_node_info()
 
     async def find_successor_step(
         self, peer: PeerRef, key: int, exclude: Collection[int]
     ) -> NextHop:
         service = await self._ring(peer, "find_successor_step")
-        return await service.find_successor_step(key, frozenset(exclude))
+        with remote_errors(peer, "find_successor_step"):
+            return await service.find_successor_step(key, frozenset(exclude))
 
     async def rectify(self, peer: PeerRef, candidate: PeerRef) -> None:
         service = await self._ring(peer, "rectify")
-        await service.rectify(candidate)
+        with remote_errors(peer, "rectify"):
+            await service.rectify(candidate)
 
     async def leave_notice(
         self,
@@ -155,8 +182,10 @@ class MemoryPeerClient:
         successors: tuple[PeerRef, ...],
     ) -> None:
         service = await self._ring(peer, "leave_notice")
-        await service.leave_notice(leaving, predecessor, successors)
+        with remote_errors(peer, "leave_notice"):
+            await service.leave_notice(leaving, predecessor, successors)
 
     async def ping(self, peer: PeerRef) -> None:
         service = await self._ring(peer, "ping")
-        await service.ping()
+        with remote_errors(peer, "ping"):
+            await service.ping()

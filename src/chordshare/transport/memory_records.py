@@ -6,30 +6,19 @@ unknown, crashed, partitioned, delayed) and the client awaits its :class:`Record
 method. A node registers one object that serves both the ring and the records, for instance a
 small composite; the network does not care which.
 
-What the remote handler raises reaches the caller as it would over gRPC (see
-``transport.grpc.status``): its transient failures (``PeerError``, ``LookupFailed``: UNAVAILABLE)
-as ``PeerUnavailable``, any other ``ChordshareError`` (a refused request, a storage failure) as
-``PeerProtocolError``. Node code therefore sees only ``PeerError`` from a record call on either
-transport.
+What the remote handler raises reaches the caller as it would over gRPC
+(:func:`chordshare.transport.memory.remote_errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import cast
 
-from chordshare.errors import (
-    ChordshareError,
-    LookupFailed,
-    PeerError,
-    PeerProtocolError,
-    PeerUnavailable,
-)
 from chordshare.ring import PeerRef
 from chordshare.storage.model import FileRecord
 from chordshare.storage.records_types import RecordKey, RecordPage
-from chordshare.transport.memory import MemoryNetwork
+from chordshare.transport.memory import MemoryNetwork, remote_errors
 from chordshare.transport.records_base import RecordService
 
 
@@ -44,42 +33,31 @@ class MemoryRecordClient:
         service = await self.network.deliver(self.source, peer, method)
         return cast(RecordService, service)
 
-    @contextmanager
-    def _remote(self, peer: PeerRef, method: str) -> Iterator[None]:
-        try:
-            yield
-        except (PeerError, LookupFailed) as exc:
-            raise PeerUnavailable(f"{method} to {peer.grpc_address} failed: {exc}") from exc
-        except ChordshareError as exc:
-            raise PeerProtocolError(
-                f"{method} to {peer.grpc_address} refused: {type(exc).__name__}: {exc}"
-            ) from exc
-
     async def store_records(
         self, peer: PeerRef, records: Sequence[FileRecord], replicate: bool
     ) -> None:
         service = await self._records(peer, "store_records")
-        with self._remote(peer, "store_records"):
+        with remote_errors(peer, "store_records"):
             await service.store_records(tuple(records), replicate)
 
     async def get_records(self, peer: PeerRef, name: str) -> list[FileRecord]:
         service = await self._records(peer, "get_records")
-        with self._remote(peer, "get_records"):
+        with remote_errors(peer, "get_records"):
             return list(await service.get_records(name))
 
     async def fetch_range(
         self, peer: PeerRef, start: int, end: int, after: RecordKey | None
     ) -> RecordPage:
         service = await self._records(peer, "fetch_range")
-        with self._remote(peer, "fetch_range"):
+        with remote_errors(peer, "fetch_range"):
             return await service.fetch_range(start, end, after)
 
     async def range_digest(self, peer: PeerRef, start: int, end: int) -> bytes:
         service = await self._records(peer, "range_digest")
-        with self._remote(peer, "range_digest"):
+        with remote_errors(peer, "range_digest"):
             return await service.range_digest(start, end)
 
     async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]:
         service = await self._records(peer, "list_names")
-        with self._remote(peer, "list_names"):
+        with remote_errors(peer, "list_names"):
             return list(await service.list_names(after, limit))
