@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chordshare.errors import InvalidName
-from chordshare.storage.names import MAX_NAME_BYTES, is_valid_name, validate_name
+from chordshare.storage.names import MAX_NAME_BYTES, is_valid_name, path_in, validate_name
 
 BAD_NAMES = [
     ("", "empty"),
@@ -57,3 +58,15 @@ def test_no_accepted_name_resolves_outside_the_directory(name: str) -> None:
     assert joined.name == name
     assert (base / name).resolve(strict=False).parent == base.resolve(strict=False)
     assert len(name.encode("utf-8")) <= MAX_NAME_BYTES
+
+
+@given(NAMES)
+def test_path_in_never_leaves_the_directory(name: str) -> None:
+    base = Path("/srv/chordshare/data")
+    try:
+        path = path_in(base, name)
+    except InvalidName:
+        assert not is_valid_name(name)
+        return
+    assert path.parent == base
+    assert os.path.normpath(path).startswith(str(base) + os.sep)

@@ -8,8 +8,10 @@ inside ``directory``; storage code still checks that after joining (defence in d
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 
 from chordshare.errors import InvalidName
 
@@ -69,3 +71,12 @@ def validate_name(name: str) -> str:
 
 def is_valid_name(name: str) -> bool:
     return name_problem(name) is None
+
+
+def path_in(directory: Path, name: str) -> Path:
+    """``directory / name`` for a valid ``name``, checked to be a direct child of ``directory``
+    (defence in depth: validation already guarantees it). Raises :class:`InvalidName`."""
+    path = directory / validate_name(name)
+    if os.path.dirname(os.path.normpath(path)) != os.path.normpath(directory):
+        raise InvalidName(f"name {name!r} does not stay inside its directory")
+    return path

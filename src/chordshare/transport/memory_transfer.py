@@ -1,0 +1,66 @@
+"""The in-memory twin of the gRPC transfer transport (DESIGN.md principle 2).
+
+Calls travel over a :class:`chordshare.transport.memory.MemoryNetwork` like ring calls: the
+network finds the object registered at the peer's address (failing as a network would) and the
+client iterates its :class:`TransferService` directly. Streams notice a crash: every chunk checks
+that both ends are still up, so "a provider vanishes mid-transfer" can be tested in memory.
+Chunks are handed over as they are (no copy), like a real receiver each gets its own object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import cast
+
+from chordshare.errors import PeerUnavailable
+from chordshare.ring import PeerRef
+from chordshare.storage.model import FileManifest
+from chordshare.transport.memory import MemoryNetwork
+from chordshare.transport.transfer_base import Chunk, TransferService
+
+
+class MemoryTransferClient:
+    """:class:`chordshare.transport.transfer_base.TransferClient` over a MemoryNetwork."""
+
+    def __init__(self, network: MemoryNetwork, source: str) -> None:
+        self.network = network
+        self.source = source
+
+    async def _service(self, peer: PeerRef, method: str) -> TransferService:
+        return cast(TransferService, await self.network.deliver(self.source, peer, method))
+
+    def _check_up(self, peer: PeerRef, method: str) -> None:
+        if not self.network.is_up(peer.grpc_address):
+            raise PeerUnavailable(f"{method}: {peer.grpc_address} went away during the stream")
+
+    async def download(
+        self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
+    ) -> AsyncIterator[Chunk]:
+        service = await self._service(peer, "download")
+        stream = service.download(content_hash, first_piece, piece_count, peer=self.source)
+        try:
+            async for chunk in stream:
+                self._check_up(peer, "download")
+                yield chunk
+        finally:
+            await _aclose(stream)
+
+    async def upload(
+        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+    ) -> PeerRef:
+        service = await self._service(peer, "upload")
+
+        async def watched() -> AsyncIterator[Chunk]:
+            async for chunk in chunks:
+                self._check_up(peer, "upload")
+                yield chunk
+
+        holder = await service.upload(manifest, watched(), peer=self.source)
+        self._check_up(peer, "upload")
+        return holder
+
+
+async def _aclose(stream: AsyncIterator[Chunk]) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()
