@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chordshare.api.client import NodeApi
+from chordshare.api.schemas import NodeView
 from chordshare.cli.launcher import NotYet, wait_until
 from chordshare.cli.main import app
 from chordshare.ring import IdSpace
@@ -46,14 +47,19 @@ def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def view(url: str) -> NodeView:
+    with NodeApi(url) as api:
+        return api.node()
+
+
 def test_ring_json(urls: list[str]) -> None:
     status, out, _ = cli("ring", "--node", urls[1], "--json")
     assert status == 0
     walk = json.loads(out)
     assert walk["closed"] is True
     ids = [int(p["id"], 16) for p in walk["nodes"]]
-    assert ids[0] == int(NodeApi(urls[1]).node().id, 16)
-    assert sorted(ids) == sorted(int(NodeApi(u).node().id, 16) for u in urls)
+    assert ids[0] == int(view(urls[1]).id, 16)
+    assert sorted(ids) == sorted(int(view(u).id, 16) for u in urls)
 
 
 def test_ring_table(urls: list[str]) -> None:
@@ -65,7 +71,7 @@ def test_ring_table(urls: list[str]) -> None:
 
 
 def test_lookup_agrees_with_the_oracle(urls: list[str]) -> None:
-    oracle = RingOracle(SPACE, [int(NodeApi(u).node().id, 16) for u in urls])
+    oracle = RingOracle(SPACE, [int(view(u).id, 16) for u in urls])
     for key in ("alpha", "beta.txt", "γ/δ"):
         status, out, _ = cli("lookup", key, "--node", urls[2], "--json")
         assert status == 0
@@ -88,7 +94,7 @@ def test_peers_and_info(urls: list[str]) -> None:
     assert len(json.loads(out)["peers"]) == 2
     status, out, _ = cli("info", "--node", urls[0])
     assert status == 0
-    me = NodeApi(urls[0]).node()
+    me = view(urls[0])
     assert me.id[:8] in out
     assert "predecessor" in out
     status, out, _ = cli("info", "--node", urls[0], "--json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chordshare import __version__
-from chordshare.cli import client, demo, node
+from chordshare.cli import client, config_cmd, demo, node
 
 app = typer.Typer(
     name="chordshare",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 node.register(app)
 app.add_typer(client.app)
+config_cmd.register(app)
 demo.register(app)
 
 

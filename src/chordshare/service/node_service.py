@@ -17,6 +17,7 @@ Lifecycle, in order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -65,7 +66,7 @@ class NodeService:
         """Seed URL -> identity, for the ring-merge checks."""
         self._stop = asyncio.Event()
         self._stop_reason = ""
-        self._left = False
+        self._leaving: asyncio.Task[None] | None = None
         self._maintenance: Maintenance | None = None
         self._discover = SeedDiscovery(self.space, config.rpc_timeout)
 
@@ -82,10 +83,14 @@ class NodeService:
             self._stop.set()
 
     async def leave(self) -> None:
-        """Graceful leave, once: stop maintenance, then tell both neighbours."""
-        if self._left:
-            return
-        self._left = True
+        """Graceful leave: stop maintenance, then tell both neighbours. It runs once; every
+        caller (the REST route, the shutdown path) waits for that one run to finish, so the
+        servers never stop while the neighbours are still being told."""
+        if self._leaving is None:
+            self._leaving = asyncio.create_task(self._leave_once(), name="leave")
+        await asyncio.shield(self._leaving)
+
+    async def _leave_once(self) -> None:
         if self._maintenance is not None:
             await self._maintenance.stop()
         if self.node is not None and self.ready.is_set():
@@ -102,9 +107,20 @@ class NodeService:
     async def run(self) -> int:
         """Start, serve until stopped, shut down. Raises ConfigError (port in use, incompatible
         seed) or JoinFailed (no seed let us in); returns 0 after a graceful stop."""
+        try:
+            async with contextlib.AsyncExitStack() as cleanup:
+                return await self._run(cleanup)
+        finally:
+            self.stopped.set()
+            log.info("stopped (%s)", self._stop_reason or "startup failed")
+
+    async def _run(self, cleanup: contextlib.AsyncExitStack) -> int:
+        """Every resource registers its release on ``cleanup`` as soon as it exists, so a start
+        that fails half-way releases exactly what it acquired, in reverse order."""
         cfg = self.config
         grpc_port = cfg.grpc_port or free_port(cfg.listen_host)
         http_sock = bind_socket(cfg.listen_host, cfg.http_port, "http")
+        cleanup.callback(http_sock.close)
         me = PeerRef(
             self.space.node_id(host_port(cfg.advertise_host, grpc_port)),
             host_port(cfg.advertise_host, grpc_port),
@@ -117,6 +133,7 @@ class NodeService:
         client = GrpcPeerClient(
             cfg.rpc_timeout, max_message_bytes=cfg.max_message_bytes, space=self.space
         )
+        cleanup.push_async_callback(client.close)
         node = ChordNode(self.space, me, client, self.clock, cfg.ring_settings())
         self.node = node
         grpc_server = GrpcServer(
@@ -127,40 +144,32 @@ class NodeService:
             max_message_bytes=cfg.max_message_bytes,
             metrics=ServerMetrics(registry),
         )
+        await grpc_server.start()
+        cleanup.push_async_callback(grpc_server.stop, cfg.shutdown_grace)
         app = create_app(node, on_leave=self._leave_and_exit, registry=registry)
         rest = RestServer(app, http_sock, grace=cfg.shutdown_grace)
-        try:
-            bound = await grpc_server.start()
-            log.info("gRPC listening on %s:%d", cfg.listen_host, bound)
-            await rest.start()
-            log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
-            if not await self._join(node) or self._stop.is_set():
-                return 0
-            self._maintenance = Maintenance(
-                node,
-                self.clock,
-                seeds=self._merge_seeds,
-                extra=[("discover_seeds", cfg.stabilize_interval * MERGE_EVERY, self._rediscover)],
-                rng=self.rng,
-            )
-            self._maintenance.start()
-            self.ready.set()
-            self.announce(
-                f"chordshare node {short} ready grpc={me.grpc_address} http={me.http_url} "
-                f"ring={node.estimated_ring_size()} nodes"
-            )
-            await self._stop.wait()
-            await self.leave()
+        await rest.start()
+        cleanup.push_async_callback(rest.stop)
+        log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
+        if not await self._join(node) or self._stop.is_set():
             return 0
-        finally:
-            self._left = True
-            if self._maintenance is not None:
-                await self._maintenance.stop()
-            await rest.stop()
-            await grpc_server.stop(cfg.shutdown_grace)
-            await client.close()
-            self.stopped.set()
-            log.info("stopped (%s)", self._stop_reason or "startup failed")
+        self._maintenance = Maintenance(
+            node,
+            self.clock,
+            seeds=self._merge_seeds,
+            extra=[("discover_seeds", cfg.stabilize_interval * MERGE_EVERY, self._rediscover)],
+            rng=self.rng,
+        )
+        self._maintenance.start()
+        cleanup.push_async_callback(self._maintenance.stop)
+        self.ready.set()
+        self.announce(
+            f"chordshare node {short} ready grpc={me.grpc_address} http={me.http_url} "
+            f"ring={node.estimated_ring_size()} nodes"
+        )
+        await self._stop.wait()
+        await self.leave()
+        return 0
 
     async def _join(self, node: ChordNode) -> bool:
         """Join through the seeds; False when a stop was requested meanwhile."""

@@ -1,0 +1,72 @@
+"""In-process NodeServices (real gRPC and REST on loopback) started in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from chordshare.api.client import AsyncNodeApi
+from chordshare.service.config import NodeConfig
+from chordshare.service.node_service import NodeService
+from tests.conftest import FAST
+
+_hosts = itertools.count()
+
+
+def new_host() -> str:
+    """A loopback address of its own per node (127.0.0.100 and up)."""
+    return f"127.0.0.{100 + next(_hosts) % 100}"
+
+
+def config(**values: Any) -> NodeConfig:
+    return NodeConfig(
+        **{**FAST, "listen_host": new_host(), "grpc_port": 0, "http_port": 0, **values}
+    )
+
+
+class Running:
+    def __init__(self, service: NodeService, task: asyncio.Task[int], lines: list[str]) -> None:
+        self.service, self.task, self.lines = service, task, lines
+
+    @property
+    def url(self) -> str:
+        assert self.service.node is not None
+        return self.service.node.me.http_url
+
+
+@pytest.fixture
+async def launch() -> AsyncIterator[Callable[..., Any]]:
+    started: list[Running] = []
+
+    async def start(**values: Any) -> Running:
+        lines: list[str] = []
+        service = NodeService(config(**values), announce=lines.append)
+        task = asyncio.create_task(service.run())
+        waiter = asyncio.create_task(service.ready.wait())
+        await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done():
+            task.result()  # raise what stopped it
+        assert service.ready.is_set()
+        running = Running(service, task, lines)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.service.request_stop("teardown")
+    await asyncio.gather(*(r.task for r in started), return_exceptions=True)
+
+
+async def wait_ring(url: str, size: int, within: float = 15) -> list[str]:
+    async with AsyncNodeApi(url) as api:
+        async with asyncio.timeout(within):
+            while True:
+                walk = await api.ring()
+                if walk.closed and len(walk.nodes) == size:
+                    return [p.id for p in walk.nodes]
+                await asyncio.sleep(0.05)

@@ -1,0 +1,30 @@
+"""Two rings that started apart merge through the seed list (DESIGN.md §4, "a ring that splits
+stays split": the service's periodic merge check heals it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chordshare.cli.launcher import free_port
+from tests.service.conftest import new_host, wait_ring
+
+
+async def test_rings_started_apart_merge(launch: Callable[..., Any]) -> None:
+    host_a, host_b = new_host(), new_host()
+    port_a, port_b = free_port(host_a), free_port(host_b)
+    url_a, url_b = f"http://{host_a}:{port_a}", f"http://{host_b}:{port_b}"
+    # A lists itself and B; B is not up yet, so A starts a ring of its own...
+    a = await launch(listen_host=host_a, http_port=port_a, seeds=[url_a, url_b], join_attempts=1)
+    c = await launch(seeds=[url_a])
+    # ...and B, started later without seeds, starts another.
+    b = await launch(listen_host=host_b, http_port=port_b, seeds=[])
+    d = await launch(seeds=[url_b])
+    assert len(await wait_ring(url_a, 2)) == 2
+    assert len(await wait_ring(url_b, 2)) == 2
+    # A's merge check reaches B (rediscovered once it is up) and the two rings become one.
+    ids = await wait_ring(c.url, 4, within=30)
+    assert len(set(ids)) == 4
+    assert a.service.seed_peers[url_b].http_url == url_b == b.url
+    assert d.service.node is not None
+    assert d.service.space.hex(d.service.node.me.id) in ids
