@@ -1,0 +1,58 @@
+"""Which protocol a simulation runs: ours (the defaults) or the paper's own setup.
+
+Our improvements over Stoica et al. are each a switch, so ``--paper`` turns all of them off:
+successor-list routing (``RingSettings.use_successor_list_routing``), lookup failover and
+retries around dead peers (``RingSettings.lookup_failover``), and replication of every key on
+the owner and its next k-1 successors (the paper's experiments store one copy).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from chordshare.node.settings import RingSettings
+
+OUR_REPLICAS = 3
+"""k: a key is lost only when its owner and both next successors fail (p^3 = 12.5% at p = 1/2);
+the file-sharing layer stores records on the owner and k - 1 successors."""
+
+PAPER_REPLICAS = 1
+"""The paper's failure experiment stores each key once (no replication)."""
+
+
+def log_sized_successor_list(nodes: int) -> int:
+    """r = 2·log2 N (rounded up): the paper requires r = O(log N); with every node failing with
+    probability 1/2 a whole list then fails with probability 2^-r <= 1/N^2, so no node of the
+    ring loses its successor in expectation."""
+    return max(2 * math.ceil(math.log2(max(nodes, 2))), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    paper: bool = False
+    """Reproduce the paper: finger-only routing, no failover, one copy of each key."""
+    successors: int | None = None
+    """r, the successor-list size; ``None`` picks the experiment's default."""
+    replicas: int | None = None
+    """k, the copies of each key; ``None``: 3 for ours, 1 for the paper's."""
+
+    @property
+    def copies(self) -> int:
+        if self.replicas is not None:
+            return self.replicas
+        return PAPER_REPLICAS if self.paper else OUR_REPLICAS
+
+    def settings(self, default_successors: int) -> RingSettings:
+        return RingSettings(
+            successor_list_size=self.successors or default_successors,
+            use_successor_list_routing=not self.paper,
+            lookup_failover=not self.paper,
+        )
+
+    def describe(self, settings: RingSettings) -> str:
+        name = "paper (finger-only routing, no failover)" if self.paper else "ours"
+        return (
+            f"protocol {name}; successor list r = {settings.successor_list_size}; "
+            f"{settings.fingers_per_round} fingers refreshed per maintenance round"
+        )

@@ -1,0 +1,54 @@
+"""Two faults of ``node/lookup.py`` the failure and churn experiments found (strict xfail: each
+test starts passing, and must lose its marker, once the lookup is fixed)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chordshare.node.settings import RingSettings
+from chordshare.sim.cluster import MemoryCluster
+
+SETTINGS = RingSettings(successor_list_size=4)
+
+
+def ring(count: int, seed: int) -> tuple[MemoryCluster, list[int]]:
+    cluster = MemoryCluster(bits=16, settings=SETTINGS, seed=seed, yield_on_call=False)
+    cluster.place(cluster.random_ids(count, random.Random(seed)))
+    cluster.verify()
+    return cluster, sorted(cluster.nodes)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a done step names a crashed owner from a stale successor list and the lookup "
+    "returns it without contacting it; fix: with failover, confirm the owner (ping or "
+    "get_node_info) and fall back to the next live entry, or re-ask the frame",
+)
+async def test_lookup_never_names_a_crashed_owner() -> None:
+    cluster, ids = ring(12, seed=1)
+    origin = cluster.nodes[ids[0]]
+    dead = cluster.nodes[ids[2]]  # second in the origin's successor list
+    cluster.crash(dead)
+    result = await origin.find_successor(dead.me.id)
+    assert result.owner.id == ids[3]  # the key's live owner now
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: when every candidate of the first frame (the origin's own step) is dead the "
+    "lookup raises instead of asking the origin again with those peers excluded",
+)
+async def test_lookup_asks_the_origin_again_when_its_first_candidates_are_dead() -> None:
+    cluster, ids = ring(64, seed=2)
+    origin = cluster.nodes[ids[0]]
+    key = (ids[0] + cluster.space.size // 2) % cluster.space.size
+    step = origin.table.next_hop(key)
+    assert not step.done
+    assert len(step.peers) == 3
+    for peer in step.peers:
+        cluster.crash(cluster.nodes[peer.id])
+    live = sorted(cluster.nodes)
+    result = await origin.find_successor(key)
+    assert result.owner.id == next((i for i in live if i >= key), live[0])
