@@ -40,19 +40,23 @@ def _peer_rows(title: str, peers: Sequence[Peer]) -> Table:
     return table
 
 
-def lookups_table(answers: Sequence[LookupAnswer], asked: str = "") -> Table:
+def lookups_table(
+    answers: Sequence[LookupAnswer], asked: str = "", origins: Sequence[str] = ()
+) -> Table:
+    """One row per lookup; ``origins`` (optional) names the node each lookup was asked of."""
     title = "Lookups" + (f" from {asked}" if asked else "")
     table = Table(title=title)
+    if origins:
+        table.add_column("asked")
     table.add_column("key")
-    table.add_column("key id", style="magenta")
     table.add_column("owner", style="cyan")
     table.add_column("owner address")
     table.add_column("hops", justify="right")
     table.add_column("path")
-    for answer in answers:
+    for index, answer in enumerate(answers):
         table.add_row(
+            *([origins[index]] if origins else []),
             answer.key if answer.key is not None else "(id)",
-            short(answer.key_id),
             short(answer.owner.id),
             answer.owner.grpc_address,
             str(answer.hops),
