@@ -87,3 +87,11 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("chordshare ")
+
+
+def test_commands_are_mounted() -> None:
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for command in ("node", "config", "demo", "ring", "lookup", "peers", "info", "sim"):
+        assert f" {command} " in result.stdout
+    assert runner.invoke(app, ["sim", "--help"]).exit_code == 0

@@ -6,6 +6,7 @@ import typer
 
 from chordshare import __version__
 from chordshare.cli import client, config_cmd, demo, node
+from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
     name="chordshare",
@@ -18,6 +19,7 @@ node.register(app)
 app.add_typer(client.app)
 config_cmd.register(app)
 demo.register(app)
+app.add_typer(sim_app, name="sim")
 
 
 def _version(value: bool) -> None:
