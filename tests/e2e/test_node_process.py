@@ -3,6 +3,8 @@ the demo, as a user runs them."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import sys
 import pytest
 
 from chordshare.cli.launcher import LocalCluster, node_command
+from tests.conftest import FAST
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 
@@ -49,6 +52,23 @@ def test_unreachable_seed_is_retried_then_a_clear_exit(process_cluster: LocalClu
     assert lines[-1].startswith("chordshare: could not join through any of 2 seed(s)")
     assert "Traceback" not in node.log_path.read_text()
     assert node.output() == ""  # never printed a ready line
+
+
+def test_sigint_leaves_gracefully_and_exits_0(process_cluster: LocalCluster) -> None:
+    cluster = process_cluster
+    first = cluster.start()
+    second = cluster.start([first])
+    cluster.wait_ready([first, second], 60)
+    cluster.wait_ring([first, second], FAST["ring_bits"], 30)
+    assert second.output().count("\n") == 1  # exactly one line on stdout: the ready line
+    assert f"ready grpc={second.host}:{second.grpc_port} http={second.url}" in second.output()
+    os.kill(second.pid, signal.SIGINT)
+    assert second.wait(15) == 0
+    log = second.log_path.read_text()
+    assert "leaving the ring (SIGINT)" in log
+    short = second.output().split()[2]
+    assert all(f"[{short}]" in line for line in log.splitlines() if line[:2] == "20")
+    cluster.wait_ring([first], FAST["ring_bits"], 30)  # alone again: no successor, no predecessor
 
 
 @pytest.mark.parametrize(
