@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from chordshare.cli.launcher import LocalCluster, node_command
+from chordshare.cli.launcher import LocalCluster, node_command, wait_until
 from tests.conftest import FAST
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
@@ -69,6 +69,29 @@ def test_sigint_leaves_gracefully_and_exits_0(process_cluster: LocalCluster) -> 
     short = second.output().split()[2]
     assert all(f"[{short}]" in line for line in log.splitlines() if line[:2] == "20")
     cluster.wait_ring([first], FAST["ring_bits"], 30)  # alone again: no successor, no predecessor
+
+
+def test_second_signal_abandons_a_slow_leave(process_cluster: LocalCluster) -> None:
+    """While the leave waits on a frozen neighbour (SIGSTOP), a second SIGTERM ends the process
+    at once: status 130 and one line saying the leave was not finished."""
+    cluster = process_cluster
+    first = cluster.start()
+    second = cluster.start([first], rpc_timeout=20.0)
+    cluster.wait_ready([first, second], 60)
+    cluster.wait_ring([first, second], FAST["ring_bits"], 30)
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second.terminate()
+        wait_until(
+            lambda: "leaving the ring" in second.log_path.read_text() or None, 15, "leave begun"
+        )
+        assert second.alive  # stuck telling the frozen neighbour
+        second.terminate()
+        assert second.wait(15) == 130
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    last = second.log_path.read_text().strip().splitlines()[-1]
+    assert last == "chordshare: stopped by a second signal, without finishing the graceful leave"
 
 
 @pytest.mark.parametrize(

@@ -54,8 +54,8 @@ def run_node(config_file: Path | None, flags: dict[str, Any]) -> None:
         fail(str(exc), CONFIG_ERROR_STATUS)
     except ChordshareError as exc:
         fail(str(exc), RUNTIME_ERROR_STATUS)
-    except KeyboardInterrupt:
-        status = 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        fail("stopped by a second signal, without finishing the graceful leave", 130)
     raise typer.Exit(status)
 
 
