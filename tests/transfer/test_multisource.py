@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
+from chordshare.errors import TransferError
 from chordshare.node.download import DownloadSettings, download_file
 from chordshare.node.transfer import FileTransferService
 from chordshare.ring import PeerRef
@@ -16,8 +19,18 @@ from chordshare.transport.transfer_base import Chunk
 from .conftest import SMALL_PIECE, GrpcNode, NodeFactory, data_of, record_for
 
 PIECES = 48
-SMALL_BATCHES = DownloadSettings(batch_bytes=2 * SMALL_PIECE, max_streams=4)
-"""Two pieces per stream: many batches, so every provider gets several."""
+
+
+@pytest.fixture(params=[False, True], ids=["inline", "offload"])
+def settings(request: pytest.FixtureRequest) -> DownloadSettings:
+    """Two pieces per stream (many batches, so every provider gets several); chunks hashed and
+    written on the event loop or on worker threads."""
+    return DownloadSettings(batch_bytes=2 * SMALL_PIECE, max_streams=4, offload=request.param)
+
+
+@pytest.fixture(params=[False, True], ids=["inline", "offload"])
+def offload(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
 
 
 async def shared_by(make: NodeFactory, count: int, content: bytes) -> list[GrpcNode]:
@@ -35,13 +48,16 @@ def manifest_of(node: GrpcNode) -> FileManifest:
 
 
 async def test_three_providers_all_serve(
-    grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path
+    grpc_nodes: NodeFactory,
+    client: GrpcTransferClient,
+    tmp_path: Path,
+    settings: DownloadSettings,
 ) -> None:
     content = data_of(PIECES * SMALL_PIECE, seed=1)
     nodes = await shared_by(grpc_nodes, 3, content)
     record = record_for(manifest_of(nodes[0]), *nodes)
 
-    report = await download_file(client, record, tmp_path / "f.bin", settings=SMALL_BATCHES)
+    report = await download_file(client, record, tmp_path / "f.bin", settings=settings)
 
     assert (tmp_path / "f.bin").read_bytes() == content
     assert set(report.pieces_from) == {n.ref.id for n in nodes}
@@ -73,7 +89,10 @@ class Corrupting:
 
 
 async def test_corrupt_provider_is_dropped_and_bytes_are_right(
-    grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path
+    grpc_nodes: NodeFactory,
+    client: GrpcTransferClient,
+    tmp_path: Path,
+    settings: DownloadSettings,
 ) -> None:
     content = data_of(PIECES * SMALL_PIECE + 99, seed=2)
     good = await shared_by(grpc_nodes, 2, content)
@@ -81,7 +100,7 @@ async def test_corrupt_provider_is_dropped_and_bytes_are_right(
     bad.share("f.bin", content, SMALL_PIECE)
     record = record_for(manifest_of(good[0]), bad, *good)
 
-    report = await download_file(client, record, tmp_path / "f.bin", settings=SMALL_BATCHES)
+    report = await download_file(client, record, tmp_path / "f.bin", settings=settings)
 
     assert (tmp_path / "f.bin").read_bytes() == content
     assert set(report.bad_providers) == {bad.ref.id}
@@ -91,7 +110,10 @@ async def test_corrupt_provider_is_dropped_and_bytes_are_right(
 
 
 async def test_provider_killed_mid_transfer_costs_a_retry_not_the_download(
-    grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path
+    grpc_nodes: NodeFactory,
+    client: GrpcTransferClient,
+    tmp_path: Path,
+    settings: DownloadSettings,
 ) -> None:
     content = data_of(PIECES * SMALL_PIECE, seed=3)
     nodes = await shared_by(grpc_nodes, 3, content)
@@ -104,7 +126,7 @@ async def test_provider_killed_mid_transfer_costs_a_retry_not_the_download(
 
     record = record_for(manifest_of(nodes[0]), *nodes)
     report = await download_file(
-        client, record, tmp_path / "f.bin", settings=SMALL_BATCHES, progress=progress
+        client, record, tmp_path / "f.bin", settings=settings, progress=progress
     )
     await killed[0]
 
@@ -114,7 +136,7 @@ async def test_provider_killed_mid_transfer_costs_a_retry_not_the_download(
 
 
 async def test_resume_fetches_only_missing_pieces(
-    grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path
+    grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path, offload: bool
 ) -> None:
     content = data_of(PIECES * SMALL_PIECE + 5, seed=4)
     (node,) = await shared_by(grpc_nodes, 1, content)
@@ -126,7 +148,7 @@ async def test_resume_fetches_only_missing_pieces(
         if done >= total // 2:
             halfway.set()
 
-    settings = DownloadSettings(batch_bytes=2 * SMALL_PIECE, max_streams=1)
+    settings = DownloadSettings(batch_bytes=2 * SMALL_PIECE, max_streams=1, offload=offload)
     first = asyncio.create_task(
         download_file(client, record, dest, settings=settings, progress=progress)
     )
@@ -174,10 +196,6 @@ async def test_resume_refetches_a_logged_piece_whose_bytes_were_lost(
 async def test_no_provider_left_fails_with_every_reason(
     grpc_nodes: NodeFactory, client: GrpcTransferClient, tmp_path: Path
 ) -> None:
-    import pytest
-
-    from chordshare.errors import TransferError
-
     content = data_of(4 * SMALL_PIECE, seed=6)
     (node,) = await shared_by(grpc_nodes, 1, content)
     bad = await grpc_nodes(wrap=Corrupting)

@@ -18,9 +18,12 @@ the file) and in the CLI (``chordshare get NAME -o PATH``, straight to the provi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +59,11 @@ class DownloadSettings:
     """RESOURCE_EXHAUSTED answers one provider may give before it is dropped for this download."""
     busy_backoff: float = 0.2
     """Seconds before a busy provider is asked again, doubling at each refusal."""
+    offload: bool = (os.cpu_count() or 1) > 2
+    """Hash and write chunks on worker threads (hashlib and pwrite release the GIL), overlapping
+    them with receiving the next chunk. With spare cores this lets SHA-256 (about 1.5 GB/s per
+    core) scale with the streams; on two cores, measured, it gained nothing over doing the work
+    on the event loop (the cores are already busy with the sender and gRPC), so off there."""
 
     def __post_init__(self) -> None:
         if min(self.max_streams, self.streams_per_provider, self.batch_bytes) < 1:
@@ -127,6 +135,7 @@ class Download:
         self._done_bytes = 0
         self._receiver = PieceReceiver(self.manifest)
         self._failure: TransferError | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- driver ---------------------------------------------------------------------------
 
@@ -154,12 +163,18 @@ class Download:
 
     async def _fetch_all(self) -> None:
         workers = min(self.settings.max_streams, len(self._queue))
+        if self.settings.offload:
+            self._pool = ThreadPoolExecutor(workers, "chordshare-download")
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(workers):
                     group.create_task(self._worker())
         except BaseExceptionGroup as group_error:
             raise group_error.exceptions[0] from None  # the first failure, e.g. a disk error
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)  # no write may outlive the file descriptor
+                self._pool = None
         if self._failure is not None:
             raise self._failure
 
@@ -223,8 +238,7 @@ class Download:
             stream = self.client.download(
                 source.ref, self.manifest.content_hash, batch.first, batch.count
             )
-            async for chunk in stream:
-                self._consume(batch, source, chunk)
+            await self._receive(stream, batch, source)
             if batch.pending:
                 raise PeerProtocolError(f"stream ended with {len(batch.pending)} pieces unsent")
         except StorageError:
@@ -234,13 +248,44 @@ class Download:
         except ChordshareError as exc:
             await self._requeue(batch, source, exc, busy=False)
 
-    def _consume(self, batch: _Batch, source: _Source, chunk: Chunk) -> None:
+    async def _receive(self, stream: AsyncIterator[Chunk], batch: _Batch, source: _Source) -> None:
+        """Hash and write each chunk, inline or (offload) on a worker thread while the next
+        chunk is received; one chunk of a stream at a time, so a piece is hashed in order."""
+        loop = asyncio.get_running_loop()
+        job: asyncio.Future[None] | None = None
+        last: Chunk | None = None
+        try:
+            async for chunk in stream:
+                if job is not None and last is not None:
+                    await job
+                    job = None
+                    self._account(batch, source, last)
+                hasher = self._begin(batch, chunk)
+                if self._pool is None:
+                    self._absorb(hasher, chunk)
+                    self._account(batch, source, chunk)
+                else:
+                    job = loop.run_in_executor(self._pool, self._absorb, hasher, chunk)
+                    last = chunk
+            if job is not None and last is not None:
+                await job
+                job = None
+                self._account(batch, source, last)
+        finally:
+            if job is not None:  # a failed stream: let the write finish before a refetch
+                await asyncio.wait([job])
+
+    def _begin(self, batch: _Batch, chunk: Chunk) -> hashlib._Hash:
         if chunk.piece not in batch.pending:
             raise PeerProtocolError(f"sent piece {chunk.piece}, outside the range asked")
-        receiver = self._receiver
-        receiver.check(chunk.piece, chunk.offset, memoryview(chunk.data).nbytes)
+        return self._receiver.begin(chunk.piece, chunk.offset, memoryview(chunk.data).nbytes)
+
+    def _absorb(self, hasher: hashlib._Hash, chunk: Chunk) -> None:
+        hasher.update(chunk.data)
         self.target.write(chunk.piece, chunk.offset, chunk.data)
-        if receiver.feed(chunk.piece, chunk.offset, chunk.data):
+
+    def _account(self, batch: _Batch, source: _Source, chunk: Chunk) -> None:
+        if self._receiver.end(chunk.piece, memoryview(chunk.data).nbytes):
             self.target.mark_verified(chunk.piece)
             batch.pending.discard(chunk.piece)
             source.pieces += 1

@@ -83,7 +83,7 @@ class FileTransferService:
             for piece in range(first_piece, first_piece + piece_count):
                 length = manifest.piece_length(piece)
                 for offset in range(0, length, step):
-                    data = reader.read(piece, offset, min(step, length - offset))
+                    data = reader.view(piece, offset, min(step, length - offset))
                     self.stats.bytes_served += len(data)
                     yield Chunk(piece, offset, data)
                 self.stats.pieces_served += 1

@@ -152,7 +152,12 @@ class SharedIndex:
         hashed = 0
         for name, path, identity in entries:
             current = self._by_name.get(name)
-            if current is not None and current.identity == identity and current.path == path:
+            if (
+                current is not None
+                and current.identity == identity
+                and current.path == path
+                and current.manifest.piece_size == self.piece_size
+            ):
                 found[name] = current
                 continue
             manifest = cache.get(name, identity, self.piece_size)

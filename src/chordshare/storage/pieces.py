@@ -144,12 +144,24 @@ class PieceReceiver:
             raise InvalidInput(f"piece {piece}: chunk runs past the end of the piece")
 
     def feed(self, piece: int, offset: int, data: Buffer) -> bool:
+        """Check, hash and account one chunk: :meth:`begin`, ``update``, :meth:`end`."""
         length = memoryview(data).nbytes
+        self.begin(piece, offset, length).update(data)
+        return self.end(piece, length)
+
+    def begin(self, piece: int, offset: int, length: int) -> hashlib._Hash:
+        """Check a chunk and return the hasher of its piece. The caller updates the hasher with
+        the chunk's bytes (possibly on another thread) and then calls :meth:`end`; chunks of one
+        piece must go through begin/update/end one after the other."""
         self.check(piece, offset, length)
         progress = self._open.get(piece)
         if progress is None:
             progress = self._open[piece] = _Progress(0, hashlib.sha256())
-        progress.hasher.update(data)
+        return progress.hasher
+
+    def end(self, piece: int, length: int) -> bool:
+        """Account ``length`` hashed bytes of ``piece``; True when it completed and verified."""
+        progress = self._open[piece]
         progress.received += length
         if progress.received < self.manifest.piece_length(piece):
             return False
@@ -197,6 +209,7 @@ class PieceReader:
     def __init__(self, fd: int, manifest: FileManifest) -> None:
         self.fd = fd
         self.manifest = manifest
+        self._buffer = bytearray()
 
     @classmethod
     def open(
@@ -227,6 +240,23 @@ class PieceReader:
         if len(data) != length:
             raise NotFound(f"{self.manifest.name}: the file shrank while it was being served")
         return data
+
+    def view(self, piece: int, offset: int, length: int) -> memoryview:
+        """Like :meth:`read`, into a buffer this reader reuses: the view is valid only until the
+        next call. Serving with it saves an allocation per chunk, and fresh 1 MiB allocations
+        are what costs most here (glibc hands them back to the kernel and the next one is
+        page-faulted and zeroed again: measured at twice the CPU of the copies themselves)."""
+        if len(self._buffer) < length:
+            self._buffer = bytearray(length)
+        view = memoryview(self._buffer)[:length]
+        start = piece_offset(self.manifest, piece) + offset
+        got = 0
+        while got < length:
+            n = os.preadv(self.fd, [view[got:]], start + got)
+            if n == 0:
+                raise NotFound(f"{self.manifest.name}: the file shrank while it was being served")
+            got += n
+        return view
 
     def close(self) -> None:
         if self.fd >= 0:

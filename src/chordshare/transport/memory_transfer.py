@@ -4,7 +4,8 @@ Calls travel over a :class:`chordshare.transport.memory.MemoryNetwork` like ring
 network finds the object registered at the peer's address (failing as a network would) and the
 client iterates its :class:`TransferService` directly. Streams notice a crash: every chunk checks
 that both ends are still up, so "a provider vanishes mid-transfer" can be tested in memory.
-Chunks are handed over as they are (no copy), like a real receiver each gets its own object.
+Each chunk is copied on the way, as the wire would: a service may reuse its buffer for the next
+chunk (see :meth:`TransferService.download`), and a receiver owns what it received.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class MemoryTransferClient:
         try:
             async for chunk in stream:
                 self._check_up(peer, "download")
-                yield chunk
+                yield Chunk(chunk.piece, chunk.offset, bytes(chunk.data))
         finally:
             await _aclose(stream)
 
@@ -53,7 +54,7 @@ class MemoryTransferClient:
         async def watched() -> AsyncIterator[Chunk]:
             async for chunk in chunks:
                 self._check_up(peer, "upload")
-                yield chunk
+                yield Chunk(chunk.piece, chunk.offset, bytes(chunk.data))
 
         holder = await service.upload(manifest, watched(), peer=self.source)
         self._check_up(peer, "upload")

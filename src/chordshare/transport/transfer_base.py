@@ -73,7 +73,8 @@ class TransferLimits:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """``data`` at ``offset`` within piece ``piece``; never spans two pieces."""
+    """``data`` at ``offset`` within piece ``piece``; never spans two pieces. Received chunks
+    own their data; see :meth:`TransferService.download` for chunks being served."""
 
     piece: int
     offset: int
@@ -111,7 +112,11 @@ class TransferService(Protocol):
     def download(
         self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
     ) -> AsyncIterator[Chunk]:
-        """The chunks of pieces ``[first_piece, first_piece + piece_count)``, in order."""
+        """The chunks of pieces ``[first_piece, first_piece + piece_count)``, in order.
+
+        A chunk's ``data`` may be a view into a buffer the service reuses: it is valid until the
+        next chunk is asked for (the gRPC servicer serializes it before; the memory twin copies
+        it), which saves the service an allocation per chunk."""
         ...
 
     async def upload(

@@ -35,6 +35,7 @@ from chordshare.transport.grpc.transfer_codec import (
     encode_download_request,
     encode_upload_request,
 )
+from chordshare.transport.grpc.transfer_malloc import tune_malloc
 from chordshare.transport.grpc.transfer_status import transfer_error
 from chordshare.transport.transfer_base import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -66,6 +67,7 @@ class GrpcTransferClient:
     ) -> None:
         """``timeout``: seconds for an upload's acknowledgement on top of its transfer time.
         ``channels``: a shared cache (left open by :meth:`close`); default, a private one."""
+        tune_malloc()
         self.timeout = timeout
         self.idle_timeout = idle_timeout
         self.max_message_bytes = max_message_bytes

@@ -32,6 +32,7 @@ from chordshare.transport.grpc.transfer_codec import (
     decode_upload_request,
     encode_chunk,
 )
+from chordshare.transport.grpc.transfer_malloc import tune_malloc
 from chordshare.transport.grpc.transfer_status import transfer_status
 from chordshare.transport.transfer_base import Chunk, TransferService
 
@@ -134,6 +135,7 @@ def add_transfer_service(
     server: Any, service: TransferService, space: IdSpace | None = None
 ) -> list[str]:
     """Serve ``service`` on ``server`` (a ``grpc.aio.Server`` not yet started)."""
+    tune_malloc()
     server.add_generic_rpc_handlers((transfer_handler(TransferServicer(service, space)),))
     return [SERVICE_NAME]
 
