@@ -238,7 +238,12 @@ class Download:
             stream = self.client.download(
                 source.ref, self.manifest.content_hash, batch.first, batch.count
             )
-            await self._receive(stream, batch, source)
+            try:
+                await self._receive(stream, batch, source)
+            finally:
+                close = getattr(stream, "aclose", None)  # end the call now, not at GC
+                if close is not None:
+                    await close()
             if batch.pending:
                 raise PeerProtocolError(f"stream ended with {len(batch.pending)} pieces unsent")
         except StorageError:
