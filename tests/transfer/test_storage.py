@@ -235,3 +235,17 @@ def test_store_paths_refuse_bad_names(tmp_path: Path, name: str) -> None:
     blobs = BlobStore(tmp_path)
     with pytest.raises(InvalidName):
         blobs.partial(FileManifest(name, 0, SMALL_PIECE, ()))
+
+
+def test_a_new_piece_size_rehashes(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "f").write_bytes(data_of(4 * SMALL_PIECE))
+    hasher = CountingHasher()
+    index = make_index(tmp_path, hasher)
+    index.scan()
+    index.piece_size = 2 * SMALL_PIECE
+    assert index.scan().hashed == 1
+    found = index.by_name("f")
+    assert found is not None
+    assert found.manifest.pieces == 2

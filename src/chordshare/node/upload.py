@@ -195,7 +195,7 @@ class Uploader:
                     yield Chunk(
                         piece,
                         offset,
-                        reader.read(piece, offset, min(self.chunk_bytes, length - offset)),
+                        reader.view(piece, offset, min(self.chunk_bytes, length - offset)),
                     )
 
     def _provider(self, holder: PeerRef, name: str) -> Provider:

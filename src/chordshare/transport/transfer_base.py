@@ -138,5 +138,8 @@ class TransferClient(Protocol):
     async def upload(
         self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
     ) -> PeerRef:
-        """Send a file to ``peer``; returns the holder once it stored and verified it."""
+        """Send a file to ``peer``; returns the holder once it stored and verified it.
+
+        ``chunks`` may reuse one buffer: a client consumes (serializes or copies) each chunk
+        before asking for the next."""
         ...
