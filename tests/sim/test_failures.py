@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.sim.failures import failure_row
 from chordshare.sim.keys import keys_per_node, random_keys
@@ -68,12 +66,6 @@ async def test_paper_setup_after_stabilizing_fails_only_lost_keys() -> None:
     assert row["lost_keys"] == row["lost_keys_unreplicated"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IterativeLookup returns a done step's owner without checking it is alive, and "
-    "gives up when every candidate of the first frame is dead (see test_lookup_failover.py); "
-    "after 3 rounds successor lists still hold dead entries copied from successors",
-)
 async def test_no_routing_failure_three_rounds_after_half_failed() -> None:
     row = await half_fail(Protocol(), rounds=3)
     assert row["failed_lookups"] == 0

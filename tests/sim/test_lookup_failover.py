@@ -1,11 +1,9 @@
-"""Two faults of ``node/lookup.py`` the failure and churn experiments found (strict xfail: each
-test starts passing, and must lose its marker, once the lookup is fixed)."""
+"""Two faults of ``node/lookup.py`` the failure and churn experiments found, now fixed: the owner
+named by the last step is confirmed, and the origin is asked again when its candidates die."""
 
 from __future__ import annotations
 
 import random
-
-import pytest
 
 from chordshare.node.settings import RingSettings
 from chordshare.sim.cluster import MemoryCluster
@@ -20,12 +18,6 @@ def ring(count: int, seed: int) -> tuple[MemoryCluster, list[int]]:
     return cluster, sorted(cluster.nodes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a done step names a crashed owner from a stale successor list and the lookup "
-    "returns it without contacting it; fix: with failover, confirm the owner (ping or "
-    "get_node_info) and fall back to the next live entry, or re-ask the frame",
-)
 async def test_lookup_never_names_a_crashed_owner() -> None:
     cluster, ids = ring(12, seed=1)
     origin = cluster.nodes[ids[0]]
@@ -35,11 +27,6 @@ async def test_lookup_never_names_a_crashed_owner() -> None:
     assert result.owner.id == ids[3]  # the key's live owner now
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when every candidate of the first frame (the origin's own step) is dead the "
-    "lookup raises instead of asking the origin again with those peers excluded",
-)
 async def test_lookup_asks_the_origin_again_when_its_first_candidates_are_dead() -> None:
     cluster, ids = ring(64, seed=2)
     origin = cluster.nodes[ids[0]]

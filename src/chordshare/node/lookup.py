@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from chordshare.errors import LookupFailed, PeerError
-from chordshare.ring import IdSpace, NextHop, PeerRef
+from chordshare.ring import IdSpace, NextHop, PeerRef, in_half_open, in_open
 from chordshare.transport.base import PeerClient
 
 
@@ -37,10 +37,27 @@ class _Frame:
     node: PeerRef
     step: NextHop
     tried: set[int] = field(default_factory=set)
+    asked_with: int = 0
+    """How many peers were excluded when this node was last asked: asking it again only helps
+    once more peers are known dead."""
+
+
+CONFIRM_LIMIT = 4
+"""Moves per lookup to an owner's newer predecessor (a node that joined since the responder last
+stabilized); more than a few means churn faster than a lookup, and the last answer stands. Dead
+entries skipped on the way do not count: each is skipped once, bounded by the list's length."""
 
 
 class IterativeLookup:
-    """One lookup of one key. ``local_step`` answers for the origin without a round trip."""
+    """One lookup of one key. ``local_step`` answers for the origin without a round trip.
+
+    With ``failover`` (our default) a dead next hop costs a try of the next candidate, a node
+    whose candidates all failed is asked again with them excluded (the origin included), and the
+    owner named by the last step is confirmed with one ``get_node_info``: a dead owner is
+    skipped for the next live entry, and a node that joined just before the owner (the owner's
+    new predecessor) is taken when the key falls to it. Without ``failover`` this is the paper's
+    lookup: the first dead peer fails it, and the owner is trusted.
+    """
 
     def __init__(
         self,
@@ -60,77 +77,130 @@ class IterativeLookup:
         self.max_hops = max_hops
         self.failover = failover
         self.on_peer_failed = on_peer_failed
+        self.excluded: set[int] = set()
+        self.path: list[PeerRef] = []
+        self.hops = 0
+        self.timeouts = 0
 
     async def run(self, key: int, start: PeerRef | None = None) -> LookupResult:
         self.space.check(key)
-        excluded: set[int] = set()
-        path: list[PeerRef] = []
-        timeouts = 0
-        hops = 0
         if start is None or start == self.origin:
-            stack = [_Frame(self.origin, self.local_step(key, excluded))]
+            stack = [_Frame(self.origin, self.local_step(key, self.excluded))]
         else:
-            hops = 1
             try:
-                first = await self.client.find_successor_step(start, key, excluded)
+                first = await self._ask(start, key)
             except PeerError as exc:
                 raise LookupFailed(
                     f"start node {start.grpc_address} did not answer: {exc}"
                 ) from exc
-            path.append(start)
             stack = [_Frame(start, first)]
         while stack:
             frame = stack[-1]
             if frame.step.done:
-                owner, *rest = frame.step.peers
-                return LookupResult(key, owner, tuple(rest), hops, tuple(path), timeouts)
+                result = await self._finish(frame, key)
+                if result is not None:
+                    return result
+                # every owner it named is dead: ask it again with them excluded, or backtrack
+                if not self.failover or not await self._reask(frame, key):
+                    stack.pop()
+                continue
             candidate = next(
-                (p for p in frame.step.peers if p.id not in excluded and p.id not in frame.tried),
+                (
+                    p
+                    for p in frame.step.peers
+                    if p.id not in self.excluded and p.id not in frame.tried
+                ),
                 None,
             )
             if candidate is None:
-                # Every candidate this node offered failed: backtrack and ask it again, now that
-                # it will skip the peers we found dead.
-                stack.pop()
-                if not stack or not self.failover:
-                    break
-                await self._reask(stack[-1], key, excluded)
+                # Every candidate this node offered failed: ask it again, now that it will skip
+                # the peers found dead; if it has nothing new, backtrack to the node before.
+                if not self.failover or not await self._reask(frame, key):
+                    stack.pop()
                 continue
             frame.tried.add(candidate.id)
-            if hops >= self.max_hops:
-                raise LookupFailed(
-                    f"lookup of key {self.space.hex(key)} exceeded {self.max_hops} hops"
-                )
             if not self._closer(candidate, frame.node, key):
-                excluded.add(candidate.id)  # a hop that does not progress is a protocol fault
+                self.excluded.add(candidate.id)  # a hop that does not progress is a protocol fault
                 continue
             try:
-                step = await self.client.find_successor_step(candidate, key, excluded)
+                step = await self._ask(candidate, key)
             except PeerError:
-                timeouts += 1
-                excluded.add(candidate.id)
-                if self.on_peer_failed is not None:
-                    self.on_peer_failed(candidate)
+                self._failed(candidate)
                 if not self.failover:
                     break
                 continue
-            hops += 1
-            path.append(candidate)
-            stack.append(_Frame(candidate, step))
+            stack.append(_Frame(candidate, step, asked_with=len(self.excluded)))
         raise LookupFailed(
             f"lookup of key {self.space.hex(key)} failed: every route ended at a dead peer "
-            f"({timeouts} timeouts)"
+            f"({self.timeouts} timeouts)"
         )
 
-    async def _reask(self, frame: _Frame, key: int, excluded: set[int]) -> None:
-        if frame.node.id == self.origin.id:
-            frame.step = self.local_step(key, excluded)
-            return
+    async def _ask(self, peer: PeerRef, key: int) -> NextHop:
+        if self.hops >= self.max_hops:
+            raise LookupFailed(f"lookup of key {self.space.hex(key)} exceeded {self.max_hops} hops")
+        step = await self.client.find_successor_step(peer, key, self.excluded)
+        self.hops += 1
+        self.path.append(peer)
+        return step
+
+    async def _reask(self, frame: _Frame, key: int) -> bool:
+        """Ask ``frame.node`` again with the peers now known dead excluded; False if that cannot
+        bring anything new."""
+        if frame.asked_with == len(self.excluded):
+            return False
+        frame.asked_with = len(self.excluded)
+        frame.tried.clear()
+        if frame.node == self.origin:
+            frame.step = self.local_step(key, self.excluded)
+            return True
         try:
-            frame.step = await self.client.find_successor_step(frame.node, key, excluded)
+            frame.step = await self.client.find_successor_step(frame.node, key, self.excluded)
         except PeerError:
-            excluded.add(frame.node.id)
-            frame.step = NextHop(done=False, peers=())
+            self._failed(frame.node)
+            return False
+        return True
+
+    async def _finish(self, frame: _Frame, key: int) -> LookupResult | None:
+        peers = [p for p in frame.step.peers if p.id not in self.excluded]
+        if self.failover:
+            peers = await self._confirm(frame.node, peers, key)
+        if not peers:
+            return None
+        owner, *rest = peers
+        return LookupResult(key, owner, tuple(rest), self.hops, tuple(self.path), self.timeouts)
+
+    async def _confirm(self, responder: PeerRef, peers: list[PeerRef], key: int) -> list[PeerRef]:
+        """Check the named owner with one ``get_node_info``: skip it if dead; if its predecessor
+        lies between the responder and the key, that newer node is the owner."""
+        size = self.space.size
+        moves = 0
+        while peers and moves < CONFIRM_LIMIT:
+            if peers[0] == self.origin or peers[0] == responder:
+                return peers  # our own or the responder's state: already first-hand
+            owner = peers[0]
+            try:
+                info = await self.client.get_node_info(owner)
+            except PeerError:
+                self._failed(owner)  # bounded by the list's length: each dead entry goes once
+                peers = peers[1:]
+                continue
+            pred = info.predecessor
+            if (
+                pred is None
+                or pred.id in self.excluded
+                or in_half_open(key, pred.id, owner.id, size)
+                or not in_open(pred.id, responder.id, owner.id, size)
+            ):
+                return peers
+            peers = [pred, *peers]  # joined since the responder last stabilized
+            moves += 1
+        return peers
+
+    def _failed(self, peer: PeerRef) -> None:
+        self.timeouts += 1
+        self.excluded.add(peer.id)
+        if self.on_peer_failed is not None:
+            self.on_peer_failed(peer)
 
     def _closer(self, candidate: PeerRef, current: PeerRef, key: int) -> bool:
         """Each hop must land strictly closer to the key, going clockwise."""
