@@ -63,6 +63,7 @@ async def test_concurrent_maintenance_converges_and_heals() -> None:
         for node in cluster.nodes.values():
             key = cluster.rng.randrange(cluster.space.size)
             assert (await node.find_successor(key)).owner.id == oracle.successor(key)
+        assert sum(m.bugs for m in runners.values()) == 0
     finally:
         for m in runners.values():
             await m.stop()
@@ -82,5 +83,6 @@ async def test_maintenance_survives_failing_steps() -> None:
         cluster.network.heal()
         await cluster.clock.advance(30)
         assert all(count > 5 for count in m.runs.values()), m.runs
+        assert m.bugs == 0
     finally:
         await m.stop()

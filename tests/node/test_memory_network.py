@@ -56,7 +56,7 @@ async def test_delay_takes_clock_time_and_long_delay_times_out() -> None:
     clock = ManualClock()
     net = MemoryNetwork(clock, rpc_timeout=2.0)
     cluster = await two_nodes()
-    a, b = cluster.nodes.values()
+    _, b = cluster.nodes.values()
     net.register(b.me, b)
     client = net.client("x")
     net.delay(b.me.grpc_address, 0.5)

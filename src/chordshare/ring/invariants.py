@@ -44,17 +44,28 @@ def check_invariant(tables: Mapping[int, RoutingTable]) -> list[str]:
     if problems or len(tables) == 1:
         return problems
     best = {i: _first_live(t, alive) for i, t in tables.items()}
-    cycles: set[frozenset[int]] = set()
+    # Walk each chain once (linear time): every node is labelled with the cycle its chain
+    # reaches; a walk stops at the first node already labelled or seen on this walk.
+    cycle_of: dict[int, int] = {}
+    cycles: list[frozenset[int]] = []
     for start in tables:
-        seen: list[int] = []
+        if start in cycle_of:
+            continue
+        path: dict[int, int] = {}
         node: int | None = start
-        while node is not None and node not in seen:
-            seen.append(node)
+        while node is not None and node not in cycle_of and node not in path:
+            path[node] = len(path)
             node = best[node]
         if node is None:
             problems.append(f"{space.short(start)}: successor chain ends")
-            continue
-        cycles.add(frozenset(seen[seen.index(node) :]))
+            label = -1
+        elif node in cycle_of:
+            label = cycle_of[node]
+        else:  # closed a new cycle on this walk
+            label = len(cycles)
+            cycles.append(frozenset(list(path)[path[node] :]))
+        for ident in path:
+            cycle_of[ident] = label
     if len(cycles) != 1:
         problems.append(f"{len(cycles)} rings instead of one")
         return problems
