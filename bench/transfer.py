@@ -8,6 +8,8 @@ In one run, interleaved round by round so that both see the same machine load:
   process ``recv_into``s a reused buffer and discards. No hashing, no disk: the ceiling of
   moving bytes between two Python processes.
 * **raw TCP + SHA-256**: the same, hashing every 1 MiB received (the cost of verification alone).
+* **gRPC stream only**: one chordshare Download stream of the whole file from one provider,
+  chunks discarded (the transport alone, before verification and writing).
 * **chordshare, 1 and 3 providers**: provider processes serve the file from their shared
   directory over gRPC (:class:`FileTransferService`); this process runs
   :func:`chordshare.node.download.download_file`: parallel streams, every piece verified, written
@@ -150,6 +152,27 @@ def chordshare_receive(
     return run
 
 
+def stream_only(record: FileRecord) -> Callable[[], None]:
+    """One Download stream of every piece from the first provider, chunks discarded: what the
+    transport costs before verification and writing."""
+    from chordshare.ring import PeerRef
+    from chordshare.transport.grpc.transfer_client import GrpcTransferClient
+
+    provider = record.providers[0]
+    peer = PeerRef(provider.node_id, provider.grpc_address)
+
+    async def fetch() -> None:
+        client = GrpcTransferClient()
+        try:
+            manifest = record.manifest
+            async for _ in client.download(peer, manifest.content_hash, 0, manifest.pieces):
+                pass
+        finally:
+            await client.close()
+
+    return lambda: asyncio.run(fetch())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=256)
@@ -205,12 +228,15 @@ def main(argv: list[str] | None = None) -> int:
                 (f"chordshare, 1 provider, offload={other.offload}", 1, other),
                 (f"chordshare, 3 providers, offload={default.offload}", 3, default),
             ]
-            cases = {name: Case(name) for name in ("raw TCP", "raw TCP + SHA-256")}
+            stream_case = "gRPC stream only (no verify/write)"
+            cases = {name: Case(name) for name in ("raw TCP", "raw TCP + SHA-256", stream_case)}
             cases.update((name, Case(name)) for name, _, _ in variants)
             for round_no in range(args.rounds):
                 for hashing, case in ((False, "raw TCP"), (True, "raw TCP + SHA-256")):
                     result = timed(lambda h=hashing: raw_receive(raw_port, h), [raw_proc.pid])
                     cases[case].add(*result)
+                one = FileRecord(manifest, tuple(provider_refs[:1]))
+                cases[stream_case].add(*timed(stream_only(one), pids[:1]))
                 for case, count, settings in variants:
                     dest = dest_dir / f"bench-{round_no}-{count}.bin"
                     record = FileRecord(manifest, tuple(provider_refs[:count]))
