@@ -1,5 +1,5 @@
-"""The simulator's linear-time checks agree with ``chordshare.ring.invariants`` and ``place()``
-builds exactly the converged ring."""
+"""The linear-time checks of ``chordshare.ring.invariants`` agree with a brute-force reference,
+and ``place()`` builds exactly the converged ring."""
 
 from __future__ import annotations
 
@@ -7,10 +7,57 @@ import random
 
 import pytest
 
-from chordshare.ring import PeerRef
-from chordshare.ring.invariants import check_converged, check_invariant, wrong_fingers
+from chordshare.ring import PeerRef, RoutingTable
+from chordshare.ring.invariants import check_converged, check_invariant, finger_problems
+from chordshare.ring.oracle import RingOracle
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.sim.verify import converged_problems, finger_problems, invariant_problems
+
+
+def reference_invariant(tables: dict[int, RoutingTable]) -> list[str]:
+    """Brute force: walk the whole chain from every node (quadratic), as the definition reads."""
+    space = next(iter(tables.values())).space
+    problems: list[str] = []
+    best: dict[int, int | None] = {}
+    for ident, table in tables.items():
+        dists = [space.distance(ident, p.id) for p in table.successors.peers()]
+        if 0 in dists:
+            problems.append(f"{space.short(ident)}: successor list holds itself")
+        if dists != sorted(set(dists)):
+            problems.append(f"{space.short(ident)}: successor list not ordered or has duplicates")
+        best[ident] = next((p.id for p in table.successors.peers() if p.id in tables), None)
+        if len(tables) > 1 and best[ident] is None:
+            problems.append(f"{space.short(ident)}: no live successor")
+    if problems or len(tables) == 1:
+        return problems
+    cycles = set()
+    for start in tables:
+        seen: list[int] = []
+        node: int | None = start
+        while node is not None and node not in seen:
+            seen.append(node)
+            node = best[node]
+        assert node is not None
+        cycles.add(frozenset(seen[seen.index(node) :]))
+    if len(cycles) != 1:
+        return [f"{len(cycles)} rings instead of one"]
+    (members,) = cycles
+    loop = sum(space.distance(i, best[i] or 0) for i in members if best[i] is not None)
+    if loop != space.size:
+        problems.append(f"ring is not ordered: goes {loop / space.size:.2f} times around")
+    return problems
+
+
+def reference_fingers(tables: dict[int, RoutingTable]) -> int:
+    """Brute force: one oracle lookup per finger."""
+    space = next(iter(tables.values())).space
+    oracle = RingOracle(space, tables)
+    wrong = 0
+    for ident, table in tables.items():
+        for i, entry in enumerate(table.fingers.entries()):
+            owner = oracle.finger(ident, i)
+            want = None if owner == ident else owner
+            wrong += (None if entry is None else entry.id) != want
+    return wrong
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 17, 40])
@@ -19,8 +66,7 @@ def test_place_builds_the_converged_ring(count: int) -> None:
     cluster.place(cluster.random_ids(count, random.Random(count)))
     tables = cluster.tables()
     assert check_converged(tables) == []
-    assert converged_problems(tables) == []
-    assert wrong_fingers(tables) == 0
+    assert reference_fingers(tables) == 0
     assert finger_problems(tables) == []
     cluster.verify(fingers=True)
 
@@ -29,7 +75,7 @@ def test_place_matches_the_oracle_at_full_width() -> None:
     cluster = MemoryCluster(bits=160, seed=1)
     cluster.place(cluster.random_ids(64, random.Random(1)))
     assert check_converged(cluster.tables()) == []
-    assert wrong_fingers(cluster.tables()) == 0
+    assert reference_fingers(cluster.tables()) == 0
     assert finger_problems(cluster.tables()) == []
 
 
@@ -69,8 +115,8 @@ def test_checks_agree_on_broken_rings() -> None:
                         if nxt != ident:
                             cluster.nodes[ident].table.successors.replace([_peer(cluster, nxt)])
         tables = cluster.tables()
-        assert invariant_problems(tables) == check_invariant(tables)
-        assert converged_problems(tables) == check_converged(tables)
+        assert check_invariant(tables) == reference_invariant(tables)
+        assert len(finger_problems(tables)) == reference_fingers(tables)
         broken += bool(check_invariant(tables))
     assert broken > 30  # the damage did break many rings: the agreement is not vacuous
 

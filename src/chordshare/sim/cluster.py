@@ -15,9 +15,8 @@ from chordshare.clock import ManualClock
 from chordshare.node.chord import ChordNode
 from chordshare.node.settings import RingSettings
 from chordshare.ring import IdSpace, PeerRef, RoutingTable
-from chordshare.ring.invariants import check_converged, check_invariant
+from chordshare.ring.invariants import check_converged, check_invariant, finger_problems
 from chordshare.ring.oracle import RingOracle
-from chordshare.sim.verify import converged_problems, finger_problems
 from chordshare.transport.memory import MemoryNetwork
 
 
@@ -131,8 +130,8 @@ class MemoryCluster:
     def verify(self, *, fingers: bool = False) -> None:
         """Raise AssertionError unless the ring is converged: Zave's invariant, true successor
         lists and predecessors and, with ``fingers``, true fingers. Linear in N (see
-        ``chordshare.sim.verify``), so usable on the largest simulated rings."""
-        problems = converged_problems(self.tables())
+        ``chordshare.ring.invariants``), so usable on the largest simulated rings."""
+        problems = check_converged(self.tables())
         if fingers and not problems:
             problems = finger_problems(self.tables())
         if problems:

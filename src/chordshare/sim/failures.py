@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+from chordshare.ring.invariants import check_converged, finger_problems
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.sim.keys import (
     expected_lost,
@@ -24,7 +25,6 @@ from chordshare.sim.lookups import Tally, measure
 from chordshare.sim.protocol import Protocol, log_sized_successor_list
 from chordshare.sim.report import Report, Row, Target
 from chordshare.sim.stats import rounded
-from chordshare.sim.verify import converged_problems, finger_problems
 
 DEFAULT_KEYS = 1_000_000
 """Keys stored, as in the paper's experiment (10^4 nodes, 10^6 keys)."""
@@ -55,7 +55,7 @@ async def _maintain(cluster: MemoryCluster, rounds: int | None) -> int:
         return rounds
     used = 0
     while used < MAX_SETTLE_ROUNDS and (
-        converged_problems(cluster.tables()) or finger_problems(cluster.tables())
+        check_converged(cluster.tables()) or finger_problems(cluster.tables())
     ):
         await cluster.round()
         used += 1
