@@ -2,7 +2,7 @@
 
 Every call carries a deadline (``timeout`` seconds), goes over a cached channel to the peer's
 ``grpc_address``, and ends in a domain value or a ``PeerError``: gRPC failures are translated
-once, by :func:`chordshare.transport.grpc.status.peer_error`; replies that break the contract
+once, by :func:`chordshare.transport.grpc.status.calling`; replies that break the contract
 become ``PeerProtocolError`` (the codec validates them). Replies that name the answering node
 (``GetNodeInfo``, ``Ping``) are checked against the ``PeerRef`` asked: a different id means that
 another node now lives at that address, which for the caller is as good as its peer being gone,
@@ -11,10 +11,7 @@ so it is reported as ``PeerUnavailable`` (the in-memory twin does the same).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-
-import grpc
+from collections.abc import Collection
 
 from chordshare.errors import PeerProtocolError, PeerUnavailable
 from chordshare.ring import IdSpace, NextHop, PeerRef
@@ -24,7 +21,7 @@ from chordshare.transport.grpc.codec import WireCodec
 from chordshare.transport.grpc.generated import ring_pb2 as pb
 from chordshare.transport.grpc.generated import ring_pb2_grpc
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES, channel_options
-from chordshare.transport.grpc.status import peer_error
+from chordshare.transport.grpc.status import calling
 
 
 class GrpcPeerClient:
@@ -60,7 +57,7 @@ class GrpcPeerClient:
     # -- PeerClient ---------------------------------------------------------------------------
 
     async def get_node_info(self, peer: PeerRef) -> NodeInfo:
-        with self._calling(peer, "GetNodeInfo"):
+        with calling(peer.grpc_address, "GetNodeInfo"):
             reply = await self._stub(peer).GetNodeInfo(
                 pb.GetNodeInfoRequest(), timeout=self.timeout
             )
@@ -72,13 +69,13 @@ class GrpcPeerClient:
         self, peer: PeerRef, key: int, exclude: Collection[int]
     ) -> NextHop:
         request = self._codec.encode_step_request(key, exclude)
-        with self._calling(peer, "FindSuccessorStep"):
+        with calling(peer.grpc_address, "FindSuccessorStep"):
             reply = await self._stub(peer).FindSuccessorStep(request, timeout=self.timeout)
             return self._codec.decode_next_hop(reply)
 
     async def rectify(self, peer: PeerRef, candidate: PeerRef) -> None:
         request = self._codec.encode_rectify(candidate)
-        with self._calling(peer, "Rectify"):
+        with calling(peer.grpc_address, "Rectify"):
             await self._stub(peer).Rectify(request, timeout=self.timeout)
 
     async def leave_notice(
@@ -89,11 +86,11 @@ class GrpcPeerClient:
         successors: tuple[PeerRef, ...],
     ) -> None:
         request = self._codec.encode_leave_notice(leaving, predecessor, successors)
-        with self._calling(peer, "LeaveNotice"):
+        with calling(peer.grpc_address, "LeaveNotice"):
             await self._stub(peer).LeaveNotice(request, timeout=self.timeout)
 
     async def ping(self, peer: PeerRef) -> None:
-        with self._calling(peer, "Ping"):
+        with calling(peer.grpc_address, "Ping"):
             reply = await self._stub(peer).Ping(pb.PingRequest(), timeout=self.timeout)
             answered = self._codec.decode_ping_response(reply)
         self._check_identity(peer, answered, "Ping")
@@ -104,16 +101,6 @@ class GrpcPeerClient:
         if self._channels.closed:
             raise PeerUnavailable(f"cannot reach {peer.grpc_address}: the client is closed")
         return ring_pb2_grpc.RingStub(self._channels.get(peer.grpc_address))
-
-    @contextmanager
-    def _calling(self, peer: PeerRef, method: str) -> Iterator[None]:
-        """The one place a call's failure is translated (``raise ... from exc``)."""
-        try:
-            yield
-        except grpc.aio.AioRpcError as exc:
-            raise peer_error(exc, peer.grpc_address, method) from exc
-        except PeerProtocolError as exc:
-            raise PeerProtocolError(f"{method} reply from {peer.grpc_address}: {exc}") from exc
 
     def _check_identity(self, peer: PeerRef, answered: int, method: str) -> None:
         if answered != peer.id:

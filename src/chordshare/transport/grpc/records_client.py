@@ -2,16 +2,13 @@
 
 It shares the node's :class:`GrpcPeerClient`: the same cached channel per peer (so ring and
 record calls to a neighbour ride one connection), the same id space, and the same translation
-of gRPC failures (:func:`chordshare.transport.grpc.status.peer_error`). Replies are validated by
+of gRPC failures (:func:`chordshare.transport.grpc.status.calling`). Replies are validated by
 :class:`RecordCodec`; one that breaks the contract raises ``PeerProtocolError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-
-import grpc
+from collections.abc import Sequence
 
 from chordshare.errors import PeerProtocolError, PeerUnavailable
 from chordshare.ring import PeerRef
@@ -21,7 +18,7 @@ from chordshare.transport.grpc.client import GrpcPeerClient
 from chordshare.transport.grpc.generated import records_pb2 as pb
 from chordshare.transport.grpc.generated import records_pb2_grpc
 from chordshare.transport.grpc.records_codec import RecordCodec
-from chordshare.transport.grpc.status import peer_error
+from chordshare.transport.grpc.status import calling
 
 DEFAULT_RECORD_TIMEOUT = 10.0
 """Deadline of one record call, in seconds. A call moves up to ~3 MiB and one SQLite transaction
@@ -47,11 +44,11 @@ class GrpcRecordClient:
     ) -> None:
         request = self._codec.encode_store(records, replicate)
         deadline = self.timeout * (REPLICATE_FACTOR if replicate else 1)
-        with self._calling(peer, "StoreRecords"):
+        with calling(peer.grpc_address, "StoreRecords"):
             await self._stub(peer).StoreRecords(request, timeout=deadline)
 
     async def get_records(self, peer: PeerRef, name: str) -> list[FileRecord]:
-        with self._calling(peer, "GetRecords"):
+        with calling(peer.grpc_address, "GetRecords"):
             reply = await self._stub(peer).GetRecords(
                 pb.GetRecordsRequest(name=name), timeout=self.timeout
             )
@@ -61,19 +58,19 @@ class GrpcRecordClient:
         self, peer: PeerRef, start: int, end: int, after: RecordKey | None
     ) -> RecordPage:
         request = self._codec.encode_range(start, end, after)
-        with self._calling(peer, "FetchRange"):
+        with calling(peer.grpc_address, "FetchRange"):
             reply = await self._stub(peer).FetchRange(request, timeout=self.timeout)
             return self._codec.decode_page(reply)
 
     async def range_digest(self, peer: PeerRef, start: int, end: int) -> bytes:
         request = self._codec.encode_digest_request(start, end)
-        with self._calling(peer, "RangeDigest"):
+        with calling(peer.grpc_address, "RangeDigest"):
             reply = await self._stub(peer).RangeDigest(request, timeout=self.timeout)
             return self._codec.decode_digest(reply)
 
     async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]:
         request = pb.ListNamesRequest(after=after, limit=limit)
-        with self._calling(peer, "ListNames"):
+        with calling(peer.grpc_address, "ListNames"):
             reply = await self._stub(peer).ListNames(request, timeout=self.timeout)
             return self._codec.decode_names(reply, after, limit)
 
@@ -84,13 +81,3 @@ class GrpcRecordClient:
         if channels.closed:
             raise PeerUnavailable(f"cannot reach {peer.grpc_address}: the client is closed")
         return records_pb2_grpc.RecordsStub(channels.get(peer.grpc_address))
-
-    @contextmanager
-    def _calling(self, peer: PeerRef, method: str) -> Iterator[None]:
-        """The one place a call's failure is translated (``raise ... from exc``)."""
-        try:
-            yield
-        except grpc.aio.AioRpcError as exc:
-            raise peer_error(exc, peer.grpc_address, method) from exc
-        except PeerProtocolError as exc:
-            raise PeerProtocolError(f"{method} reply from {peer.grpc_address}: {exc}") from exc

@@ -29,6 +29,9 @@ Client side (:func:`peer_error`): what the call to a peer ended with becomes a `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import grpc
 
 from chordshare.errors import (
@@ -85,3 +88,16 @@ def peer_error(exc: grpc.aio.AioRpcError, address: str, method: str) -> PeerErro
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
         return PeerUnavailable(text)
     return PeerProtocolError(text)
+
+
+@contextmanager
+def calling(address: str, method: str) -> Iterator[None]:
+    """Wrap one client call: the one place its failure is translated (``raise ... from exc``).
+    A reply that breaks the contract (the codec raised PeerProtocolError) is named after the
+    method and the peer."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as exc:
+        raise peer_error(exc, address, method) from exc
+    except PeerProtocolError as exc:
+        raise PeerProtocolError(f"{method} reply from {address}: {exc}") from exc
