@@ -1,0 +1,88 @@
+"""Smoke test of the benchmark scripts of ``bench/``: each runs end to end with tiny sizes, so
+that they cannot rot. No figure is asserted (speed is measured by running the scripts, never by
+timed tests: DESIGN.md §6); only the shape of their JSON output, the correctness counts they
+report, and that every process they started is gone when they exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(150)]
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_script(name: str, workdir: Path, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), "--json", "--workdir", str(workdir), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert leftovers(workdir) == []
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """Processes still running from ``workdir`` (their working directory or command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if cwd.startswith(str(workdir)) or str(workdir) in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def test_lookup_latency(tmp_path: Path) -> None:
+    lookups = 24
+    result = run_script(
+        "lookup_latency.py",
+        tmp_path / "work",
+        *("--nodes", "3", "--lookups", str(lookups), "--warmup", "3", "--blocks", "2"),
+    )
+    rows = {row["method"]: row for row in result["rows"]}
+    assert set(rows) == {"rest", "grpc", "kademlia", "rest_healthz", "grpc_ping"}
+    for row in rows.values():
+        assert row["lookups"] + row["failed"] + row["wrong_owner"] == lookups, row
+        assert row["wrong_owner"] == 0, row
+    for method in ("rest", "grpc"):
+        assert {"p50_ms", "p99_ms", "met", "p50_over_floor"} <= rows[method].keys()
+    assert [r["ratio"] for r in result["ratios"]] == ["rest / kademlia", "grpc / kademlia"]
+    assert result["settings"]["nodes"] == 3
+
+
+def test_ring_formation(tmp_path: Path) -> None:
+    result = run_script("ring_formation.py", tmp_path / "work", "--nodes", "3")
+    (row,) = result["rounds"]
+    assert row["ring_correct_s"] is not None, "the ring never became correct"
+    assert row["lists_full_s"] is not None, "successor lists never became full"
+    assert row["baseline_ready_s"] > 0
+    assert result["summary"]["ratio_correct"] is not None
+
+
+def test_node_footprint(tmp_path: Path) -> None:
+    result = run_script(
+        "node_footprint.py", tmp_path / "work", "--nodes", "2", "--window", "1", "--settle", "0"
+    )
+    names = [row["process"] for row in result["processes"]]
+    assert names == ["node00", "node01", "python", "python+deps"]
+    for row in result["processes"]:
+        assert row["rss_mib"] > 0
+        assert row["cpu_pct"] >= 0
+    assert [s["what"] for s in result["summary"]] == ["median node", "worst node"]
