@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ class Corrupting:
 
     async def download(
         self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         async for chunk in self.inner.download(content_hash, first_piece, piece_count, peer=peer):
             data = bytearray(chunk.data)
             data[0] ^= 0xFF

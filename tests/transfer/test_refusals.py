@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 
 import grpc
@@ -195,7 +195,7 @@ class Stalling:
 
     async def download(
         self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         async for chunk in self.inner.download(content_hash, first_piece, piece_count, peer=peer):
             yield chunk
             await self.release.wait()

@@ -241,9 +241,7 @@ class Download:
             try:
                 await self._receive(stream, batch, source)
             finally:
-                close = getattr(stream, "aclose", None)  # end the call now, not at GC
-                if close is not None:
-                    await close()
+                await stream.aclose()  # end the call now, not at garbage collection
             if batch.pending:
                 raise PeerProtocolError(f"stream ended with {len(batch.pending)} pieces unsent")
         except StorageError:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, NotFound
@@ -72,7 +72,7 @@ class FileTransferService:
 
     async def download(
         self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         with self.gate.stream(peer), self._reader(content_hash) as reader:
             manifest = reader.manifest
             if piece_count < 1 or first_piece < 0 or first_piece + piece_count > manifest.pieces:

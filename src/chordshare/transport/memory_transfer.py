@@ -10,7 +10,7 @@ chunk (see :meth:`TransferService.download`), and a receiver owns what it receiv
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import cast
 
 from chordshare.errors import PeerUnavailable
@@ -36,7 +36,7 @@ class MemoryTransferClient:
 
     async def download(
         self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         service = await self._service(peer, "download")
         stream = service.download(content_hash, first_piece, piece_count, peer=self.source)
         try:
@@ -44,7 +44,7 @@ class MemoryTransferClient:
                 self._check_up(peer, "download")
                 yield Chunk(chunk.piece, chunk.offset, bytes(chunk.data))
         finally:
-            await _aclose(stream)
+            await stream.aclose()
 
     async def upload(
         self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
@@ -59,9 +59,3 @@ class MemoryTransferClient:
         holder = await service.upload(manifest, watched(), peer=self.source)
         self._check_up(peer, "upload")
         return holder
-
-
-async def _aclose(stream: AsyncIterator[Chunk]) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -111,7 +111,7 @@ class TransferService(Protocol):
 
     def download(
         self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """The chunks of pieces ``[first_piece, first_piece + piece_count)``, in order.
 
         A chunk's ``data`` may be a view into a buffer the service reuses: it is valid until the
@@ -131,7 +131,7 @@ class TransferClient(Protocol):
 
     def download(
         self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Stream the chunks of a piece range from ``peer``. The caller verifies them."""
         ...
 

@@ -14,7 +14,7 @@ link needs) but fails with ``PeerTimeout`` when no chunk arrives for ``idle_time
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any
 
 import grpc
@@ -85,7 +85,7 @@ class GrpcTransferClient:
 
     async def download(
         self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         method = self._channel(peer).unary_stream(
             DOWNLOAD_METHOD, request_serializer=None, response_deserializer=decode_chunk
         )

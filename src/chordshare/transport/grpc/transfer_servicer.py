@@ -14,7 +14,7 @@ Register on the node's server with :func:`transfer_registrar` (a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -52,7 +52,7 @@ class TransferServicer:
 
     async def Download(  # noqa: N802  (names are the proto's)
         self, request: pb.DownloadRequest | Malformed, context: Any
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         try:
             if isinstance(request, Malformed):
                 raise InvalidInput(request.reason)
