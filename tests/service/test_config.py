@@ -126,7 +126,7 @@ def test_every_field_is_documented() -> None:
         ('seeds = ["ftp://x"]\n', ".toml", "field 'seeds': not an http(s) URL"),
         ("ring_bits = 0\n", ".toml", "field 'ring_bits'"),
         ("stabilize_interval = 0\n", ".toml", "field 'stabilize_interval'"),
-        ("piece_size = 8388608\n", ".toml", "cannot hold a piece"),
+        ("piece_size = 16384\n", ".toml", "more than one DHT record can list"),
         ("republish_interval = 9999\n", ".toml", "republish_interval must be less"),
         ("replication_factor = 40\n", ".toml", "exceeds successor_list_size"),
         ('advertise_host = "0.0.0.0"\n', ".toml", "unspecified address"),

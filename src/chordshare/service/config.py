@@ -36,6 +36,13 @@ from pydantic_settings import (
 
 from chordshare.node.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
+from chordshare.storage.model import (
+    DEFAULT_PIECE_SIZE,
+    MAX_PIECE_SIZE,
+    MIN_PIECE_SIZE,
+    piece_count,
+)
+from chordshare.storage.records_types import MAX_PIECES_PER_RECORD
 
 ENV_PREFIX = "CHORDSHARE_"
 KIB = 1024
@@ -44,7 +51,6 @@ GIB = 1024 * MIB
 UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::", ""})
 """Listen addresses meaning "every interface": they can be bound but never advertised."""
 
-MESSAGE_HEADROOM = 64 * KIB
 """Room a file-piece message needs beyond the piece itself (header, hashes, framing)."""
 
 _RING = RingSettings()
@@ -139,7 +145,7 @@ class NodeConfig(BaseSettings):
 
     # -- file sharing --------------------------------------------------------------------------
 
-    piece_size: int = Field(default=1 * MIB, ge=4 * KIB, le=64 * MIB)
+    piece_size: int = Field(default=DEFAULT_PIECE_SIZE, ge=MIN_PIECE_SIZE, le=MAX_PIECE_SIZE)
     """Bytes per file piece, the unit hashed, verified and fetched in parallel. 1 MiB keeps the
     piece list of a 4 GiB file at 4,096 hashes (128 KiB) while a bad piece costs little to
     refetch (IPFS uses 256 KiB, BitTorrent 256 KiB-4 MiB)."""
@@ -149,8 +155,8 @@ class NodeConfig(BaseSettings):
     crashes lose no record. At most successor_list_size + 1."""
 
     max_message_bytes: int = Field(default=4 * MIB, ge=256 * KIB, le=256 * MIB)
-    """Largest gRPC message sent or accepted (gRPC's own default is 4 MiB). Must hold a piece
-    plus its header, so at least piece_size + 64 KiB."""
+    """Largest gRPC message sent or accepted (gRPC's own default is 4 MiB). File bytes travel in
+    chunks that fit it; a DHT record (its piece hashes) must fit it too."""
 
     max_file_bytes: int = Field(default=16 * GIB, ge=1, le=1 << 50)
     """Largest file this node shares or downloads; bounds disk use and the piece list."""
@@ -231,10 +237,10 @@ class NodeConfig(BaseSettings):
                 f"replication_factor {self.replication_factor} exceeds successor_list_size + 1 "
                 f"({self.successor_list_size + 1}): replicas live on the successor list"
             )
-        if self.piece_size + MESSAGE_HEADROOM > self.max_message_bytes:
+        if piece_count(self.max_file_bytes, self.piece_size) > MAX_PIECES_PER_RECORD:
             raise ValueError(
-                f"max_message_bytes {self.max_message_bytes} cannot hold a piece of "
-                f"{self.piece_size} bytes plus {MESSAGE_HEADROOM} bytes of header"
+                f"max_file_bytes {self.max_file_bytes} at piece_size {self.piece_size} makes more "
+                f"than {MAX_PIECES_PER_RECORD} pieces, more than one DHT record can list"
             )
         if self.republish_interval >= self.provider_ttl:
             raise ValueError("republish_interval must be less than provider_ttl")
