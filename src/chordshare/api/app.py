@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import chordshare
-from chordshare.api import metrics, ops_routes, ring_routes
-from chordshare.api.deps import ApiContext, LeaveHandler
+from chordshare.api import files_routes, metrics, ops_routes, ring_routes
+from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
 from chordshare.api.metrics import NodeCollector
 from chordshare.node.chord import ChordNode
@@ -34,6 +34,12 @@ TAGS = [
     {"name": "discovery", "description": "What a joining node or a peer exchange reads."},
     {"name": "operations", "description": "Health, metrics and graceful leave."},
 ]
+
+FILES_TAG = {
+    "name": "files",
+    "description": "Files this node shares, the network's file records, upload and download "
+    "through this node. Names are display names (one URL segment), never paths.",
+}
 
 
 def create_app(
@@ -56,11 +62,21 @@ def create_app(
         title="chordshare node",
         version=chordshare.__version__,
         description=DESCRIPTION,
-        openapi_tags=TAGS,
+        openapi_tags=list(TAGS),
     )
     app.state.chordshare = ApiContext(node=node, registry=registry, on_leave=on_leave)
     install_error_handlers(app)
     app.include_router(ring_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(metrics.router)
+    return app
+
+
+def install_files(app: FastAPI, files: FilesFacade) -> FastAPI:
+    """Serve the file routes (:mod:`chordshare.api.files_routes`) on ``app``, built by
+    :func:`create_app`, through ``files`` (the node's file sharing); returns ``app``. Call it
+    before the app serves its first request (the OpenAPI document is built once)."""
+    app_context(app).files = files
+    app.openapi_tags = [*(app.openapi_tags or []), FILES_TAG]
+    app.include_router(files_routes.router)
     return app

@@ -14,6 +14,10 @@ comes out as the project's exception tree (DESIGN.md §3.6), translated here onc
                                              other 5xx PeerProtocolError
     2xx body that breaks the schema          PeerProtocolError
 
+File methods (``files``, ``network_file``, ``network_files``, ``put``, ``content``) live in
+:mod:`chordshare.api.files_client`; the translation of failures in
+:mod:`chordshare.api.client_errors`.
+
 Connection attempts are retried by httpx's own transport (``retries``: only failures to
 connect, so no request is ever sent twice). Tests inject a transport (``httpx.ASGITransport`` for
 the async client) and then configure retries on it themselves.
@@ -21,17 +25,21 @@ the async client) and then configure retries on it themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from chordshare.api.client_errors import (
+    REMOTE_ERRORS,
+    decode,
+    error_from_response,
+    translate_transport_errors,
+)
+from chordshare.api.files_client import AsyncFilesMethods, FilesMethods
 from chordshare.api.schemas import (
-    ErrorBody,
     Health,
     LeaveAccepted,
     LookupAnswer,
@@ -39,20 +47,16 @@ from chordshare.api.schemas import (
     PeerList,
     RingWalk,
 )
-from chordshare.errors import (
-    ChordshareError,
-    IntegrityError,
-    InvalidInput,
-    InvalidName,
-    JoinFailed,
-    LookupFailed,
-    NotFound,
-    PeerError,
-    PeerProtocolError,
-    PeerTimeout,
-    PeerUnavailable,
-    TransferError,
-)
+
+__all__ = [
+    "REMOTE_ERRORS",
+    "AsyncNodeApi",
+    "NodeApi",
+    "decode",
+    "error_from_response",
+    "normalize_base_url",
+    "translate_transport_errors",
+]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for each phase of a request (connect, write, read, pool). A ring walk of the default
@@ -61,26 +65,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2
 """Extra connection attempts: enough to ride over a node that is still binding its port during a
 restart, few enough that a dead seed is reported within seconds."""
-
-REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
-    cls.__name__: cls
-    for cls in (
-        InvalidInput,
-        InvalidName,
-        NotFound,
-        PeerError,
-        PeerUnavailable,
-        PeerTimeout,
-        PeerProtocolError,
-        LookupFailed,
-        JoinFailed,
-        TransferError,
-        IntegrityError,
-    )
-}
-"""Exception classes a server may name in ``ErrorBody.error`` and the client raises as such.
-Local-only failures of the remote node (ConfigError, StorageError) are not re-raised as if they
-were ours: they fall back to the status mapping."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -133,61 +117,7 @@ def normalize_base_url(base_url: str) -> str:
     return url.rstrip("/")
 
 
-@contextmanager
-def translate_transport_errors(url: str) -> Iterator[None]:
-    """httpx's exceptions -> chordshare's, with the URL that failed."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise PeerTimeout(f"{url}: no answer in time ({type(exc).__name__})") from exc
-    except httpx.NetworkError as exc:
-        raise PeerUnavailable(f"{url}: unreachable: {_describe(exc)}") from exc
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        raise InvalidInput(f"{url}: not a usable node URL: {exc}") from exc
-    except httpx.HTTPError as exc:
-        raise PeerProtocolError(f"{url}: {_describe(exc)}") from exc
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
-
-
-def error_from_response(response: httpx.Response) -> ChordshareError:
-    """The exception an error response stands for, carrying the server's ``detail``."""
-    status = response.status_code
-    try:
-        body = ErrorBody.model_validate_json(response.content)
-        detail, name = body.detail, body.error
-    except ValidationError:
-        detail, name = response.text[:200] or response.reason_phrase, None
-    cls = REMOTE_ERRORS.get(name or "")
-    if cls is None:
-        if status == 404:
-            cls = NotFound
-        elif 400 <= status < 500 or status == 501:
-            cls = InvalidInput
-        elif status == 503:
-            cls = PeerUnavailable
-        elif status == 504:
-            cls = PeerTimeout
-        else:
-            cls = PeerProtocolError
-            detail = f"HTTP {status} from {response.request.url}: {detail}"
-    return cls(detail)
-
-
-def decode(response: httpx.Response, model: type[M]) -> M:
-    if not response.is_success:
-        raise error_from_response(response)
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise PeerProtocolError(
-            f"{response.request.url}: answer does not fit {model.__name__}: {exc}"
-        ) from exc
-
-
-class NodeApi:
+class NodeApi(FilesMethods):
     """Blocking client of one node's REST API (for the CLI and scripts)."""
 
     def __init__(
@@ -251,7 +181,7 @@ class NodeApi:
         self.close()
 
 
-class AsyncNodeApi:
+class AsyncNodeApi(AsyncFilesMethods):
     """The same client for asyncio code (the service's seed discovery and peer exchange)."""
 
     def __init__(

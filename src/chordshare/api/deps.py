@@ -3,22 +3,77 @@
 ``create_app`` stores one :class:`ApiContext` on ``app.state``; routes declare ``NodeDep`` or
 ``ContextDep`` parameters instead of reaching into globals, so any number of apps (one per node
 in a test) live side by side.
+
+The file routes reach the node's file sharing through :class:`FilesFacade`, a protocol declared
+here because the API may not import the composition root that implements it
+(``chordshare.service.files.NodeFiles``); tests may pass any object that fits.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from prometheus_client import CollectorRegistry
 
 from chordshare.node.chord import ChordNode
+from chordshare.node.upload import UploadResult
+from chordshare.storage.model import FileManifest, FileRecord
 
 LeaveHandler = Callable[[], Awaitable[None]]
 """Does the graceful leave and stops the process; supplied by the composition root."""
+
+
+FileSource = Literal["shared", "store"]
+"""Where a held file lives: the shared directory, or the node's blob store (uploads it holds,
+files it downloaded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFile:
+    """A file this node holds and serves: its manifest and the path its bytes are read from."""
+
+    source: FileSource
+    manifest: FileManifest
+    path: Path
+
+
+class FilesFacade(Protocol):
+    """What the file routes need from a node's file sharing."""
+
+    @property
+    def max_file_bytes(self) -> int:
+        """Largest file this node accepts in an upload or a download."""
+        ...
+
+    def held_files(self) -> list[HeldFile]:
+        """Every file this node shares or stores, shared ones first, each sorted by name."""
+        ...
+
+    def held_file(self, name: str, content_hash: bytes | None = None) -> HeldFile | None:
+        """This node's copy of ``name`` (with that content, if given): shared before stored."""
+        ...
+
+    async def find(self, name: str) -> list[FileRecord]:
+        """The DHT's variants of ``name`` with live providers, most providers first."""
+        ...
+
+    async def network_names(self, after: str, limit: int) -> list[str]:
+        """Names known to the network, sorted, after ``after``, at most ``limit``."""
+        ...
+
+    async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:
+        """Store ``data`` on the holders of ``name`` and publish its record."""
+        ...
+
+    async def fetch(self, record: FileRecord) -> HeldFile:
+        """This node's copy of ``record``'s file, downloaded from its providers if needed
+        (after which this node provides it too)."""
+        ...
 
 
 @dataclass
@@ -28,10 +83,16 @@ class ApiContext:
     on_leave: LeaveHandler | None = None
     leave_task: asyncio.Task[None] | None = None
     """The running (or finished) leave started by ``POST /api/v1/leave``; at most one."""
+    files: FilesFacade | None = None
+    """The node's file sharing; ``None`` serves the ring API only."""
 
 
 def get_context(request: Request) -> ApiContext:
-    context = request.app.state.chordshare
+    return app_context(request.app)
+
+
+def app_context(app: FastAPI) -> ApiContext:
+    context = app.state.chordshare
     if not isinstance(context, ApiContext):  # pragma: no cover - create_app always sets it
         raise TypeError("app.state.chordshare is not an ApiContext; build the app with create_app")
     return context
@@ -43,3 +104,15 @@ def get_node(context: Annotated[ApiContext, Depends(get_context)]) -> ChordNode:
 
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 NodeDep = Annotated[ChordNode, Depends(get_node)]
+
+
+def get_files(context: Annotated[ApiContext, Depends(get_context)]) -> FilesFacade:
+    if context.files is None:
+        raise HTTPException(
+            status_code=status.HTTP_501_NOT_IMPLEMENTED,
+            detail="this node was started without file sharing",
+        )
+    return context.files
+
+
+FilesDep = Annotated[FilesFacade, Depends(get_files)]

@@ -4,14 +4,21 @@ one event loop.
 Lifecycle, in order:
 
 1. build the ring id space, the node's identity (id = hash of the advertised ``host:grpc_port``)
-   and its adapters: the gRPC peer client, the :class:`ChordNode`, the gRPC server, the REST app;
+   and its adapters: the gRPC peer client, the :class:`ChordNode`, the file sharing
+   (:class:`NodeFiles`: creates ``shared_dir`` and ``data_dir``, opens the record and blob
+   stores), the gRPC server with the Records and Transfer services, the REST app;
 2. bind and start gRPC, then REST (a port in use fails here, before the node joins anything);
 3. join through the seeds (discovery over REST, with retries and backoff; see ``bootstrap``), or
-   start a new ring when there are none;
-4. start maintenance (stabilize, fix_fingers, check_predecessor, ring-merge checks through the
-   seeds), set :attr:`NodeService.ready` and print one ready line;
-5. serve until a stop is requested (SIGINT/SIGTERM, ``POST /api/v1/leave``, :meth:`request_stop`);
-6. leave gracefully (tell both neighbours), stop REST, stop gRPC, close the client.
+   start a new ring when there are none; then take over the records of the new key range;
+4. scan the shared directory and publish its files (so that once the node is ready its files
+   are findable; a large new directory delays readiness by its hashing time, an unchanged one
+   costs a stat per file thanks to the hash cache);
+5. start maintenance (stabilize, fix_fingers, check_predecessor, ring-merge checks through the
+   seeds, rescan, republish, records repair), set :attr:`NodeService.ready` and print one ready
+   line;
+6. serve until a stop is requested (SIGINT/SIGTERM, ``POST /api/v1/leave``, :meth:`request_stop`);
+7. leave gracefully (hand the records to the successor, tell both neighbours), stop REST, stop
+   gRPC, close the client and the record store.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 
-from chordshare.api.app import create_app
+from chordshare.api.app import create_app, install_files
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import PeerError
 from chordshare.node.chord import ChordNode
@@ -33,9 +40,12 @@ from chordshare.node.maintenance import MERGE_EVERY, Maintenance
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
 from chordshare.service.config import NodeConfig, host_port
+from chordshare.service.files import NodeFiles
 from chordshare.service.logs import NodeLogFilter
 from chordshare.service.rest import RestServer, bind_socket, free_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
+from chordshare.transport.grpc.records_client import GrpcRecordClient
+from chordshare.transport.grpc.transfer_client import GrpcTransferClient
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,8 @@ class NodeService:
         """Set once the node has joined (or started) the ring and runs its maintenance."""
         self.stopped = asyncio.Event()
         self.node: ChordNode | None = None
+        self.files: NodeFiles | None = None
+        """The node's file sharing, once built."""
         self.seed_peers: dict[str, PeerRef] = {}
         """Seed URL -> identity, for the ring-merge checks."""
         self._stop = asyncio.Event()
@@ -95,6 +107,8 @@ class NodeService:
             await self._maintenance.stop()
         if self.node is not None and self.ready.is_set():
             log.info("leaving the ring (%s)", self._stop_reason or "leave requested")
+            if self.files is not None:
+                await self.files.hand_off()
             await self.node.leave()
 
     async def _leave_and_exit(self) -> None:
@@ -136,6 +150,17 @@ class NodeService:
         cleanup.push_async_callback(client.close)
         node = ChordNode(self.space, me, client, self.clock, cfg.ring_settings())
         self.node = node
+        files = await NodeFiles.open(
+            node,
+            cfg,
+            GrpcRecordClient(client),
+            GrpcTransferClient(
+                max_message_bytes=cfg.max_message_bytes, space=self.space, channels=client.channels
+            ),
+            clock=self.clock,
+        )
+        self.files = files
+        cleanup.push_async_callback(files.close)
         grpc_server = GrpcServer(
             node,
             cfg.listen_host,
@@ -144,20 +169,32 @@ class NodeService:
             max_message_bytes=cfg.max_message_bytes,
             metrics=ServerMetrics(registry),
         )
+        for registrar in files.registrars():
+            grpc_server.add_servicer(registrar)
         await grpc_server.start()
         cleanup.push_async_callback(grpc_server.stop, cfg.shutdown_grace)
-        app = create_app(node, on_leave=self._leave_and_exit, registry=registry)
+        app = install_files(
+            create_app(node, on_leave=self._leave_and_exit, registry=registry), files
+        )
         rest = RestServer(app, http_sock, grace=cfg.shutdown_grace)
         await rest.start()
         cleanup.push_async_callback(rest.stop)
         log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
         if not await self._join(node) or self._stop.is_set():
             return 0
+        await files.take_over()
+        scan = await files.rescan()
+        log.info(
+            "sharing %d files from %s (%d hashed)", len(scan.files), cfg.shared_dir, scan.hashed
+        )
         self._maintenance = Maintenance(
             node,
             self.clock,
             seeds=self._merge_seeds,
-            extra=[("discover_seeds", cfg.stabilize_interval * MERGE_EVERY, self._rediscover)],
+            extra=[
+                ("discover_seeds", cfg.stabilize_interval * MERGE_EVERY, self._rediscover),
+                *files.jobs(),
+            ],
             rng=self.rng,
         )
         self._maintenance.start()

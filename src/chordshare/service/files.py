@@ -1,0 +1,328 @@
+"""File sharing of one node, composed (issue 3): records, index, blobs, transfer, upload.
+
+:class:`NodeFiles` builds the file-sharing parts around a running :class:`ChordNode` from the
+node's config, with whichever record and transfer clients the caller picked (gRPC in the
+service, the in-memory twins in tests), and is the facade the REST file routes use
+(:class:`chordshare.api.deps.FilesFacade`). Its pieces:
+
+* :class:`RecordStore` (SQLite in ``data_dir``) and :class:`RecordNode`: the DHT records;
+* :class:`SharedIndex` over ``shared_dir`` (hash cache in ``data_dir``) and :class:`BlobStore`
+  (``data_dir/blobs``): the files this node serves;
+* :class:`FileTransferService`: serves pieces, receives uploads (a stored upload makes this node
+  announce itself as a provider at once);
+* :class:`Uploader`: pushes REST uploads to their holders and publishes the record.
+
+Lifecycle (driven by :mod:`chordshare.service.node_service`): :meth:`NodeFiles.open` before the
+gRPC server starts (its :meth:`registrars` go on the server), :meth:`take_over` right after the
+join, :meth:`rescan` once before the node reports ready (the shared files are published when
+``ready`` is set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` before a graceful
+leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.service.files_jobs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from chordshare.api.deps import HeldFile
+from chordshare.clock import Clock, SystemClock
+from chordshare.errors import (
+    ChordshareError,
+    ConfigError,
+    PeerUnavailable,
+    StorageError,
+    TransferError,
+)
+from chordshare.node.chord import ChordNode
+from chordshare.node.download import download_to_store
+from chordshare.node.records import RecordNode
+from chordshare.node.transfer import FileTransferService
+from chordshare.node.upload import Uploader, UploadResult
+from chordshare.service.config import NodeConfig
+from chordshare.service.files_jobs import Publisher, RepairPacer
+from chordshare.service.holders import HolderLocator
+from chordshare.storage.blobs import BlobStore
+from chordshare.storage.index import ScanResult, SharedIndex
+from chordshare.storage.model import MAX_PIECE_SIZE, MIN_PIECE_SIZE, FileManifest, FileRecord
+from chordshare.storage.records import RecordStore
+from chordshare.transport.grpc.records_servicer import records_registrar
+from chordshare.transport.grpc.server import Registrar
+from chordshare.transport.grpc.transfer_servicer import transfer_registrar
+from chordshare.transport.records_base import RecordClient, message_budget
+from chordshare.transport.transfer_base import TransferClient, TransferLimits
+
+log = logging.getLogger(__name__)
+
+SPOOL_DIR = "spool"
+"""Under ``data_dir``: REST uploads being received (hashed while spooled, then pushed)."""
+
+Job = tuple[str, float, Callable[[], Awaitable[object]]]
+"""(name, interval in seconds, step): what :class:`chordshare.node.maintenance.Maintenance`
+runs on a jittered timer."""
+
+
+class NodeFiles:
+    """The file sharing of one node. Build it with :meth:`open`; :meth:`close` at exit."""
+
+    def __init__(
+        self,
+        node: ChordNode,
+        config: NodeConfig,
+        store: RecordStore,
+        blobs: BlobStore,
+        record_client: RecordClient,
+        transfer_client: TransferClient,
+        *,
+        clock: Clock,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        self.node = node
+        self.config = config
+        self.store = store
+        self.blobs = blobs
+        self.transfer_client = transfer_client
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.index = SharedIndex(config.shared_dir, config.data_dir, config.piece_size)
+        self.records = RecordNode(
+            node,
+            store,
+            record_client,
+            replicas=config.replication_factor,
+            message_bytes=message_budget(config.max_message_bytes),
+        )
+        self.publisher = Publisher(self.records, node.me, config.provider_ttl, wall_clock)
+        self.transfer = FileTransferService(
+            node.me,
+            blobs,
+            self.index,
+            TransferLimits(
+                max_message_bytes=config.max_message_bytes,
+                max_file_bytes=config.max_file_bytes,
+                max_streams_per_peer=config.max_streams_per_peer,
+            ),
+            on_stored=self._stored,
+        )
+        self.uploader = Uploader(
+            HolderLocator(node, config.replication_factor),
+            transfer_client,
+            replication=config.replication_factor,
+            piece_size=config.piece_size,
+            spool_dir=config.data_dir / SPOOL_DIR,
+            max_file_bytes=config.max_file_bytes,
+            provider_ttl=config.provider_ttl,
+            wall_clock=wall_clock,
+            publish=self.publisher.publish_upload,
+        )
+        self.pacer = RepairPacer(self.records, clock, config.stabilize_interval)
+        self.last_scan: ScanResult | None = None
+        """What the latest rescan found (``hashed`` counts the files it had to hash)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._fetching: dict[bytes, asyncio.Task[HeldFile]] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        node: ChordNode,
+        config: NodeConfig,
+        record_client: RecordClient,
+        transfer_client: TransferClient,
+        *,
+        clock: Clock | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> NodeFiles:
+        """Create ``shared_dir`` and ``data_dir`` if missing, open the record store and the
+        blob store. Raises ConfigError for a directory that cannot be created or a piece size
+        the file format does not allow, StorageError for a damaged store."""
+        if not MIN_PIECE_SIZE <= config.piece_size <= MAX_PIECE_SIZE:
+            raise ConfigError(
+                f"piece_size {config.piece_size} is outside {MIN_PIECE_SIZE}..{MAX_PIECE_SIZE} "
+                "bytes, the range a file manifest allows"
+            )
+        await asyncio.to_thread(_make_dirs, config.shared_dir, config.data_dir)
+        store = await RecordStore.open(config.data_dir, node.space, wall_clock=wall_clock)
+        try:
+            blobs = await asyncio.to_thread(BlobStore, config.data_dir)
+            await asyncio.to_thread(_clear_spool, config.data_dir / SPOOL_DIR)
+        except BaseException:
+            await store.close()
+            raise
+        return cls(
+            node,
+            config,
+            store,
+            blobs,
+            record_client,
+            transfer_client,
+            clock=clock or SystemClock(),
+            wall_clock=wall_clock,
+        )
+
+    def registrars(self) -> list[Registrar]:
+        """The gRPC services of file sharing (Records, Transfer), for ``GrpcServer.add_servicer``
+        before the server starts."""
+        space = self.node.space
+        return [records_registrar(self.records, space), transfer_registrar(self.transfer, space)]
+
+    async def close(self) -> None:
+        """Cancel background work (announcements, downloads) and close the record store."""
+        pending = [*self._tasks, *self._fetching.values()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.store.close()
+
+    # -- lifecycle steps -----------------------------------------------------------------------
+
+    async def take_over(self) -> int:
+        """After joining: pull the records of our new range from the successor."""
+        return await self.records.take_over()
+
+    async def hand_off(self) -> int:
+        """Before a graceful leave: push every record held here to the successor. A failure is
+        logged, not raised: the leave goes on, and the records' replicas and their providers'
+        republishing restore them."""
+        try:
+            handed = await self.records.hand_off()
+        except ChordshareError as exc:
+            log.warning("hand-off of records failed: %s", exc)
+            return 0
+        log.info("handed %d records to the successor", handed)
+        return handed
+
+    def jobs(self) -> list[Job]:
+        """The periodic work, for the maintenance loop: rescan, republish, record repair."""
+        cfg = self.config
+        return [
+            ("rescan", cfg.rescan_interval, self.rescan),
+            ("republish", cfg.republish_interval, self.republish),
+            ("records_repair", self.pacer.period, self.pacer.step),
+        ]
+
+    async def rescan(self) -> ScanResult:
+        """Rescan ``shared_dir``: publish new and changed files (and retry publishes that failed
+        before). A removed file is simply no longer served nor republished: its provider entry
+        lapses within ``provider_ttl`` (the DHT's merge keeps the latest expiry, so an entry
+        cannot be withdrawn early), and downloaders that try this node meanwhile get NotFound
+        and move to another provider."""
+        result = await asyncio.to_thread(self.index.scan)
+        self.last_scan = result
+        fresh = {*result.added, *result.changed}
+        for name in result.removed:
+            log.info("no longer sharing %s", name)
+        manifests = [f.manifest for f in result.files if f.manifest.name in fresh]
+        await self.publisher.publish_own(manifests + self._retry())
+        return result
+
+    async def republish(self) -> int:
+        """Refresh this node's provider entry of every file it holds (before ``provider_ttl``
+        runs out); returns how many were published."""
+        return await self.publisher.publish_own([f.manifest for f in self.held_files()])
+
+    def _retry(self) -> list[FileManifest]:
+        held = {(f.manifest.name, f.manifest.content_hash) for f in self.held_files()}
+        return [m for m in self.publisher.take_failed() if (m.name, m.content_hash) in held]
+
+    def _stored(self, manifest: FileManifest) -> None:
+        """An upload was stored here: announce this node as a provider without waiting for the
+        uploader's publish (which may never come if the uploader dies)."""
+        self._spawn(self.publisher.publish_own([manifest]))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- FilesFacade (the REST routes) ---------------------------------------------------------
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.config.max_file_bytes
+
+    def held_files(self) -> list[HeldFile]:
+        shared = [HeldFile("shared", f.manifest, f.path) for f in self.index.files()]
+        stored = [HeldFile("store", s.manifest, s.path) for s in self.blobs.files()]
+        return shared + stored
+
+    def held_file(self, name: str, content_hash: bytes | None = None) -> HeldFile | None:
+        shared = self.index.by_name(name)
+        if shared is not None and content_hash in (None, shared.manifest.content_hash):
+            return HeldFile("shared", shared.manifest, shared.path)
+        stored = self.blobs.by_name(name)
+        if stored is not None and content_hash in (None, stored.manifest.content_hash):
+            return HeldFile("store", stored.manifest, stored.path)
+        return None
+
+    async def find(self, name: str) -> list[FileRecord]:
+        return await self.records.find(name)
+
+    async def network_names(self, after: str, limit: int) -> list[str]:
+        return await self.records.network_names(after, limit)
+
+    async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:
+        return await self.uploader.upload_stream(data, name)
+
+    async def fetch(self, record: FileRecord) -> HeldFile:
+        """This node's copy of ``record``, downloaded into the blob store if needed. Concurrent
+        requests for one content share one download, which runs to the end even if they all go
+        away (the node then provides the file). Raises PeerUnavailable when no provider could
+        serve it."""
+        content = record.manifest.content_hash
+        held = self.held_file(record.name, content)
+        if held is not None:
+            return held
+        task = self._fetching.get(content)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._download(record))
+            self._fetching[content] = task
+            task.add_done_callback(lambda _: self._fetching.pop(content, None))
+        return await asyncio.shield(task)
+
+    async def _download(self, record: FileRecord) -> HeldFile:
+        me = self.node.me.id
+        others = tuple(p for p in record.providers if p.node_id != me)
+        if not others:
+            raise PeerUnavailable(
+                f"{record.name}: no provider other than this node, which does "
+                "not hold it (any more)"
+            )
+        try:
+            report = await download_to_store(
+                self.transfer_client,
+                replace(record, providers=others),
+                self.blobs,
+                clock=self.clock,
+            )
+        except StorageError:
+            raise
+        except TransferError as exc:
+            raise PeerUnavailable(f"no provider could serve {record.name}: {exc}") from exc
+        log.info("downloaded %s: pieces per provider %s", record.name, report.pieces_from)
+        self._spawn(self.publisher.publish_own([record.manifest]))
+        return HeldFile("store", record.manifest, report.path)
+
+
+def _make_dirs(*dirs: Path) -> None:
+    for directory in dirs:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+
+
+def _clear_spool(spool: Path) -> None:
+    """Uploads a crash interrupted: never resumed (the client got no answer and retries)."""
+    if spool.is_dir():
+        for leftover in spool.glob("*.upload"):
+            leftover.unlink(missing_ok=True)
+
+
+__all__: Sequence[str] = ["Job", "NodeFiles"]
