@@ -3,9 +3,11 @@
 It writes one config file per node in a temporary directory, starts every node as its own
 ``chordshare node --config FILE`` process on its own loopback address (node i joins through
 node i-1, so every node uses a different seed), waits until the ring is correct, shows it and a
-few lookups with their hops, kills one node with SIGKILL, shows the ring healing, then stops
-every node gracefully (SIGTERM: each leaves the ring) and exits 0. Maintenance intervals are
-short (0.5 s) so that all of this happens quickly.
+few lookups with their hops, shows a file shared on the first node being found, uploaded to
+more holders and downloaded from all of them, verified (:mod:`chordshare.cli.demo_files`), kills
+one node with SIGKILL, shows the ring healing, then stops every node gracefully (SIGTERM: each
+leaves the ring) and exits 0. Maintenance intervals are short (0.5 s) so that all of this
+happens quickly.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import typer
 from rich.console import Console
 
 from chordshare.api.client import NodeApi
-from chordshare.cli import render
+from chordshare.cli import demo_files, render
 from chordshare.cli.launcher import LocalCluster, NodeFailed, NodeProcess
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
 from chordshare.errors import ChordshareError
@@ -51,6 +53,7 @@ def settings(interval: float) -> dict[str, object]:
         "join_backoff_max": 1.0,
         "shutdown_grace": 1.0,
         "log_level": "INFO",
+        **demo_files.SETTINGS,
     }
 
 
@@ -79,7 +82,9 @@ def run_demo(nodes: int, interval: float, console: Console) -> None:
 
 def _demo(cluster: LocalCluster, count: int, console: Console) -> None:
     console.rule(f"Starting {count} nodes, each in its own process")
-    first = cluster.start()
+    first = cluster.add()
+    planted = demo_files.plant(cluster.workdir, first)
+    cluster.launch(first)
     members = [first]
     for _ in range(count - 1):
         members.append(cluster.start([members[-1]]))
@@ -91,6 +96,9 @@ def _demo(cluster: LocalCluster, count: int, console: Console) -> None:
     console.print(f"Every node is up; the ring converged {took:.1f} s later.")
     _show_ring(cluster, first, console, "The ring")
     _show_lookups(members, console)
+    downloads = cluster.workdir / "downloads"
+    downloads.mkdir()
+    demo_files.show_files(members, planted, downloads, console)
 
     victim = members[len(members) // 2]
     console.rule(f"Crash: SIGKILL to {victim.name} (pid {victim.pid})")
@@ -138,5 +146,6 @@ def register(app: typer.Typer) -> None:
             typer.Option(min=0.05, help="Maintenance interval of every node, in seconds."),
         ] = 0.5,
     ) -> None:
-        """Start a local ring of node processes, look keys up, crash a node, watch it heal."""
+        """Start a local ring of node processes, look keys up, share a file and download it
+        from several providers, crash a node, watch it heal."""
         run_demo(nodes, interval, Console())

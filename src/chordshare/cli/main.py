@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chordshare import __version__
-from chordshare.cli import client, config_cmd, demo, node
+from chordshare.cli import client, config_cmd, demo, files, node
 from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 node.register(app)
 app.add_typer(client.app)
+app.add_typer(files.app)
 config_cmd.register(app)
 demo.register(app)
 app.add_typer(sim_app, name="sim")

@@ -1,0 +1,218 @@
+"""File commands: ``ls``, ``search``, ``get`` and ``put`` (issue 3 item 7).
+
+Like the other client commands they take ``--node URL`` (default ``$CHORDSHARE_NODE``, else
+http://127.0.0.1:8000) and ``--json``. ``ls``, ``search`` and ``put`` only talk REST to that
+node. ``get`` asks it where the file is (``GET /api/v1/network/files/{name}``) and then fetches
+the pieces straight from the providers over gRPC, several at once, each verified (see
+:mod:`chordshare.cli.files_get`): the node asked moves no bytes. ``put`` streams the file as the
+body of ``PUT /api/v1/network/files/{name}``; the node stores it on the name's k holders.
+
+Progress bars go to stderr and only on a terminal, so ``--json`` output stays clean. Every
+failure is one line on stderr: status 1 for errors (unknown file, bad name, node unreachable,
+every provider down), 130 for Ctrl-C (a download keeps its verified pieces for the next run).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+from rich.console import Console
+
+from chordshare.api.client import NodeApi
+from chordshare.api.files_schemas import FileRecordView, NetworkFile, UploadAnswer
+from chordshare.cli import files_render as render
+from chordshare.cli.client import (
+    DEFAULT_NODE,
+    TIMEOUT,
+    JsonOption,
+    NodeOption,
+    connected,
+    show,
+)
+from chordshare.cli.files_get import Progressed, destination, fetch, parse_size, progress_bar
+from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.errors import ChordshareError, NotFound
+from chordshare.storage.names import name_problem
+
+INTERRUPTED_STATUS = 130
+"""128 + SIGINT, the shell's status for a command stopped by Ctrl-C."""
+
+READ_BYTES = 1 << 20
+"""Bytes per read of a file being uploaded: one body chunk per MiB, like the transfer chunks."""
+
+UPLOAD_RATE_FLOOR = 1 << 20
+"""1 MiB/s: the slowest upload given time before the request times out (the node answers only
+after every holder has the whole file, so the wait grows with the size)."""
+
+app = typer.Typer()
+
+NameArgument = Annotated[str, typer.Argument(help="The file's name in the network.")]
+
+
+def _check_name(name: str, what: str = "name") -> str:
+    problem = name_problem(name)
+    if problem is not None:
+        fail(f"bad {what} {name!r}: {problem}", RUNTIME_ERROR_STATUS)
+    return name
+
+
+@app.command("ls")
+def ls(node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False) -> None:
+    """The files the node shares or holds: name, size, content hash, URI."""
+    with connected(node) as api:
+        show(api.files(), as_json, render.held_table)
+
+
+@app.command("search")
+def search(
+    name: NameArgument, node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False
+) -> None:
+    """Find NAME in the network: its record, providers and their URIs."""
+    _check_name(name)
+    with connected(node) as api:
+        show(api.network_file(name), as_json, render.record_table)
+
+
+def pick(answer: NetworkFile, content_hash: str | None) -> FileRecordView:
+    """The record to fetch: the one with most live providers, or the one whose content hash
+    starts with ``content_hash``."""
+    if content_hash is None:
+        return answer.records[0]
+    wanted = content_hash.lower()
+    found = [r for r in answer.records if r.content_hash.startswith(wanted)]
+    if len(found) != 1:
+        which = "no" if not found else "more than one"
+        raise NotFound(f"{answer.name}: {which} record has a content hash starting {wanted!r}")
+    return found[0]
+
+
+@app.command("get")
+def get(
+    name: NameArgument,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write, or a directory to write NAME into (default: ./NAME).",
+        ),
+    ] = None,
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Replace an existing file with other content.")
+    ] = False,
+    content_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--hash", help="When several files share NAME, the content hash (or a prefix) to get."
+        ),
+    ] = None,
+    limit_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-rate", metavar="RATE", help="Most bytes per second, e.g. 20M or 500K."
+        ),
+    ] = None,
+) -> None:
+    """Download NAME: located through the node, fetched from the providers over gRPC in
+    parallel, every piece verified. Interrupted, it resumes where it stopped when run again."""
+    _check_name(name)
+    seen = Progressed()
+    dest: Path | None = None
+    try:
+        rate = parse_size(limit_rate) if limit_rate is not None else None
+        with connected(node) as api:
+            answer = api.network_file(name)
+        view = pick(answer, content_hash)
+        dest = destination(output, name)
+        report = fetch(view, dest, Console(stderr=True), force=force, rate=rate, seen=seen)
+    except KeyboardInterrupt:
+        fail(_interrupted(dest, seen), INTERRUPTED_STATUS)
+    except ChordshareError as exc:
+        fail(str(exc), RUNTIME_ERROR_STATUS)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    console = Console()
+    if report.providers or report.bad_providers:
+        console.print(render.download_table(report))
+    console.print(render.download_line(report), soft_wrap=True)
+
+
+def _interrupted(dest: Path | None, seen: Progressed) -> str:
+    if dest is None or not seen.total:
+        return "interrupted"
+    return (
+        f"interrupted with {render.size_text(seen.done)} of {render.size_text(seen.total)} "
+        f"verified in {dest}.part; run the same command again to fetch only the rest"
+    )
+
+
+@app.command("put")
+def put(
+    file: Annotated[Path, typer.Argument(help="The file to upload.", show_default=False)],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Its name in the network (default: FILE's name).")
+    ] = None,
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload FILE into the network through the node: it is stored on the k nodes that hold
+    its name (owner and successors), which then provide it; prints them."""
+    name = _check_name(name if name is not None else file.name)
+    try:
+        size = file.stat().st_size
+        if not file.is_file():
+            fail(f"{file}: not a regular file", RUNTIME_ERROR_STATUS)
+        handle = file.open("rb")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
+    began = time.monotonic()
+    try:
+        with handle, connected(node) as api:
+            answer = send(api, handle, name, size, Console(stderr=True))
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted: the upload may not have finished; `chordshare search {name}` tells",
+            INTERRUPTED_STATUS,
+        )
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    seconds = time.monotonic() - began
+    out = Console()
+    out.print(render.upload_table(answer))
+    out.print(
+        f"uploaded {render.size_text(size)} in {seconds:.2f} s "
+        f"({size / (1 << 20) / max(seconds, 1e-9):.1f} MiB/s)",
+        soft_wrap=True,
+    )
+
+
+def _upload_timeout(size: int) -> float:
+    return TIMEOUT + size / UPLOAD_RATE_FLOOR
+
+
+def send(api: NodeApi, handle: BinaryIO, name: str, size: int, console: Console) -> UploadAnswer:
+    """Stream ``size`` bytes from ``handle`` as ``name`` through the node, with a progress bar
+    of the bytes sent, then of the wait while the holders store and verify them."""
+    with progress_bar(console) as bar:
+        task = bar.add_task(name, total=size)
+
+        def sent(done: int) -> None:
+            bar.update(task, completed=done)
+            if done >= size:
+                bar.update(task, description=f"{name}: holders storing and verifying")
+
+        def body() -> Iterator[bytes]:
+            while block := handle.read(READ_BYTES):
+                yield block
+
+        return api.put(name, body(), size=size, timeout=_upload_timeout(size), on_progress=sent)
