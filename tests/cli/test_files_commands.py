@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chordshare.api.client import NodeApi
+from chordshare.cli.files_get import exclusive
 from chordshare.cli.launcher import NotYet, wait_until
 from chordshare.cli.main import app
 from chordshare.errors import NotFound
@@ -180,6 +181,17 @@ def test_get_refuses_to_overwrite_other_content_without_force(ring: Ring, tmp_pa
     status, _, err = cli("get", "alpha.bin", "--node", url(ring, 0), "-o", str(dest), "--force")
     assert status == 0, err
     assert digest(dest) == digest(ring[2] / "s0" / "shared" / "alpha.bin")
+
+
+def test_a_second_get_into_the_same_file_is_refused(ring: Ring, tmp_path: Path) -> None:
+    dest = tmp_path / "alpha.bin"
+    with exclusive(dest):  # as a running get holds it
+        one_line_error(
+            *cli("get", "alpha.bin", "--node", url(ring, 0), "-o", str(dest)),
+            f"another chordshare get is writing {dest}",
+        )
+    status, _, err = cli("get", "alpha.bin", "--node", url(ring, 0), "-o", str(dest))
+    assert status == 0, err
 
 
 def test_put_then_get_from_another_node(ring: Ring, tmp_path: Path) -> None:

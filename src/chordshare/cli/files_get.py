@@ -13,12 +13,13 @@ gRPC is imported only when a download starts, so the other client commands stay 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterable, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,27 @@ def same_content(path: Path, manifest: FileManifest) -> bool | None:
         return hash_file(path, manifest.name, manifest.piece_size) == manifest
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def exclusive(dest: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``<dest>.part`` (creating it) for the whole download, so that a
+    second ``get`` into the same file fails at once instead of racing the first one's rename.
+    The lock is released with the descriptor, so a killed ``get`` leaves no stale lock."""
+    part = dest.with_name(dest.name + ".part")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(part, flags, 0o644)
+    except OSError as exc:
+        raise StorageError(f"cannot create {part}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InvalidInput(f"another chordshare get is writing {dest}") from exc
+        yield
+    finally:
+        os.close(fd)
 
 
 def sha256_of(path: Path) -> str:
@@ -305,7 +327,7 @@ def fetch(
         return report_of(view, None, dest, 0.0)
     if present is False and not force:
         raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
-    with progress_bar(console) as bar:
+    with exclusive(dest), progress_bar(console) as bar:
         result, seconds = asyncio.run(_fetch(record, dest, bar, seen, rate, settings))
     return report_of(view, result, result.path, seconds)
 
