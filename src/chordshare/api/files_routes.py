@@ -27,6 +27,7 @@ from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from chordshare.api.deps import FilesDep, HeldFile, NodeDep
@@ -51,6 +52,23 @@ from chordshare.storage.model import FileRecord
 from chordshare.storage.names import validate_name
 from chordshare.transport.records_base import MAX_NAMES_PER_CALL
 from chordshare.transport.transfer_base import LimitExceeded
+
+
+class _AnyText(Convertor[str]):
+    """Path parameter matching any text, line breaks included (Starlette's ``path`` stops at
+    ``\n``, which would turn ``line%0Abreak`` into a 404 instead of a 400 with the reason)."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+ANY_TEXT = "chordshare_any_text"
+register_url_convertor(ANY_TEXT, _AnyText())
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -113,7 +131,7 @@ async def list_held_files(node: NodeDep, files: FilesDep) -> HeldFiles:
 
 
 @router.get(
-    "/files/{name:path}",
+    "/files/{name:chordshare_any_text}",
     summary="This node's copy of a file (the URI providers publish)",
     description="The bytes of a file this node shares or holds; supports `Range` (206; 416 "
     "for a range the file cannot satisfy). 404 if this node holds no such file.",
@@ -158,7 +176,7 @@ async def list_network_files(
 
 
 @router.get(
-    "/network/files/{name:path}/content",
+    "/network/files/{name:chordshare_any_text}/content",
     summary="A file's bytes, fetched by this node from its providers",
     description="Locates the record, downloads the file into this node's store (every piece "
     "verified, from several providers at once) unless this node already holds it, then serves "
@@ -192,7 +210,7 @@ async def get_network_content(
 
 
 @router.get(
-    "/network/files/{name:path}",
+    "/network/files/{name:chordshare_any_text}",
     summary="The DHT record(s) of a name: manifest and providers",
     description="Looks up the owner of the name and reads its record (falling back to the "
     "replicas): size, piece size, content hash, piece hashes and the live providers with their "
@@ -215,7 +233,7 @@ async def get_network_file(
 
 
 @router.put(
-    "/network/files/{name:path}",
+    "/network/files/{name:chordshare_any_text}",
     summary="Upload a file into the network",
     description="The raw bytes are the request body (streamed; `Content-Length` optional). "
     "The node spools and hashes them, stores the file on the owner of the name and its k-1 "

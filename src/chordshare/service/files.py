@@ -14,8 +14,8 @@ service, the in-memory twins in tests), and is the facade the REST file routes u
 
 Lifecycle (driven by :mod:`chordshare.service.node_service`): :meth:`NodeFiles.open` before the
 gRPC server starts (its :meth:`registrars` go on the server), :meth:`take_over` right after the
-join, :meth:`rescan` once before the node reports ready (the shared files are published when
-``ready`` is set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` before a graceful
+join, :meth:`start` before the node reports ready (its files are published when ``ready`` is
+set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` before a graceful
 leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.service.files_jobs`.
 """
 
@@ -177,6 +177,11 @@ class NodeFiles:
         await asyncio.gather(*pending, return_exceptions=True)
         await self.store.close()
 
+    async def idle(self) -> None:
+        """Wait until the background work started so far (announcements) has finished."""
+        while running := [t for t in self._tasks if not t.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
+
     # -- lifecycle steps -----------------------------------------------------------------------
 
     async def take_over(self) -> int:
@@ -203,6 +208,15 @@ class NodeFiles:
             ("republish", cfg.republish_interval, self.republish),
             ("records_repair", self.pacer.period, self.pacer.step),
         ]
+
+    async def start(self) -> ScanResult:
+        """Before the node reports ready: scan ``shared_dir`` and publish every file held, shared
+        and stored alike (a restarted node may have a new id, and what it stores must be
+        announced under that id now, not a republish interval later)."""
+        result = await asyncio.to_thread(self.index.scan)
+        self.last_scan = result
+        await self.publisher.publish_own([f.manifest for f in self.held_files()])
+        return result
 
     async def rescan(self) -> ScanResult:
         """Rescan ``shared_dir``: publish new and changed files (and retry publishes that failed

@@ -10,9 +10,9 @@ Lifecycle, in order:
 2. bind and start gRPC, then REST (a port in use fails here, before the node joins anything);
 3. join through the seeds (discovery over REST, with retries and backoff; see ``bootstrap``), or
    start a new ring when there are none; then take over the records of the new key range;
-4. scan the shared directory and publish its files (so that once the node is ready its files
-   are findable; a large new directory delays readiness by its hashing time, an unchanged one
-   costs a stat per file thanks to the hash cache);
+4. scan the shared directory and publish the files it holds (so that once the node is ready
+   its files are findable; a large new directory delays readiness by its hashing time, an
+   unchanged one costs a stat per file thanks to the hash cache);
 5. start maintenance (stabilize, fix_fingers, check_predecessor, ring-merge checks through the
    seeds, rescan, republish, records repair), set :attr:`NodeService.ready` and print one ready
    line;
@@ -183,7 +183,7 @@ class NodeService:
         if not await self._join(node) or self._stop.is_set():
             return 0
         await files.take_over()
-        scan = await files.rescan()
+        scan = await files.start()
         log.info(
             "sharing %d files from %s (%d hashed)", len(scan.files), cfg.shared_dir, scan.hashed
         )
