@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,23 @@ FAST: dict[str, Any] = {
 }
 """Short intervals: a ring of 16 converges in a few seconds. 32-bit ids keep logs readable;
 collisions among a few dozen nodes have a probability of about 1e-7."""
+
+_NODE_ROOT = Path(tempfile.mkdtemp(prefix="chordshare-tests-"))
+_node_numbers = itertools.count()
+
+
+def node_dirs() -> dict[str, Path]:
+    """A shared_dir and data_dir of its own for one in-process node, never the working directory
+    (the defaults are relative): nodes must not share a record store or a blob store."""
+    base = _NODE_ROOT / f"node{next(_node_numbers)}"
+    return {"shared_dir": base / "shared", "data_dir": base / "data"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_node_dirs() -> Iterator[None]:
+    yield
+    shutil.rmtree(_NODE_ROOT, ignore_errors=True)
+
 
 _addresses = itertools.count()
 """Loopback blocks handed to in-process rings (127.0.0.40 upwards), apart from the process
@@ -68,6 +87,7 @@ class ServiceRing:
         config = NodeConfig(
             **{
                 **FAST,
+                **node_dirs(),
                 "listen_host": host,
                 "grpc_port": 0,
                 "http_port": 0,

@@ -12,7 +12,7 @@ import pytest
 from chordshare.api.client import AsyncNodeApi
 from chordshare.service.config import NodeConfig
 from chordshare.service.node_service import NodeService
-from tests.conftest import FAST
+from tests.conftest import FAST, node_dirs
 
 _hosts = itertools.count()
 
@@ -24,7 +24,14 @@ def new_host() -> str:
 
 def config(**values: Any) -> NodeConfig:
     return NodeConfig(
-        **{**FAST, "listen_host": new_host(), "grpc_port": 0, "http_port": 0, **values}
+        **{
+            **FAST,
+            **node_dirs(),
+            "listen_host": new_host(),
+            "grpc_port": 0,
+            "http_port": 0,
+            **values,
+        }
     )
 
 

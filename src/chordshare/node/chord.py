@@ -258,9 +258,17 @@ class ChordNode:
             self._set_predecessor(None)
 
     async def merge_through(self, seed: PeerRef) -> bool:
-        """Heal a split ring (DESIGN.md §4): look ourselves up through ``seed``; if that ring does
-        not contain us, fold its nodes near us into our successor list so stabilize merges the two
-        rings. Returns whether anything new was learned."""
+        """Heal a split ring (DESIGN.md §4): look ourselves up through ``seed``. If that ring does
+        not contain us, make the two rings cross at two points, then stabilize zips them
+        together (each node adopts a predecessor of its successor that lies between them):
+
+        * offer ourselves to the other ring: the node there that follows our id takes us as its
+          predecessor (rectify), so its old predecessor adopts us as successor;
+        * offer that node to our ring the same way, at the node of ours that follows its id;
+        * fold the other ring's nodes near us into our own successor list.
+
+        Every node runs this periodically through its seeds, so nodes that a first crossing left
+        behind are pulled in by their own checks. Returns whether the seed's ring was foreign."""
         if seed.id == self.me.id:
             return False
         try:
@@ -269,15 +277,26 @@ class ChordNode:
             return False
         if found.owner.id == self.me.id:
             return False
-        known = {p.id for p in self.table.successors.peers()}
-        new = [p for p in (found.owner, *found.successors) if p.id not in known]
-        if not new:
-            return False
+        other = found.owner
+        await self._offer(other, self.me)
+        try:
+            ours = await self.find_successor(other.id)
+        except LookupFailed:
+            ours = None
+        if ours is not None and ours.owner.id not in (other.id, self.me.id):
+            await self._offer(ours.owner, other)
         before = self.table.successor.id
-        self.table.learn(new)
+        self.table.learn([other, *found.successors])
         if self.table.successor.id != before:
             await self._rectify_successor()
+        log.info("ring merge: %s belongs to another ring", self._name(other))
         return True
+
+    async def _offer(self, target: PeerRef, candidate: PeerRef) -> None:
+        try:
+            await self.client.rectify(target, candidate)
+        except PeerError as exc:
+            log.debug("merge: %s did not take %s: %s", self._name(target), candidate, exc)
 
     # -- helpers ----------------------------------------------------------------------------
 
