@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import chordshare
 from chordshare.cli.launcher import LocalCluster, NodeProcess
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle
@@ -61,7 +62,9 @@ def exit_on_sigterm() -> None:
 
 
 def provenance() -> dict[str, Any]:
-    """Which code was measured: the commit, and whether src/ had uncommitted changes."""
+    """Which code was measured: where ``chordshare`` was imported from (the repository's src/,
+    or another tree put first on PYTHONPATH, e.g. an export of one commit), the repository's
+    commit and whether its src/ had uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -73,10 +76,12 @@ def provenance() -> dict[str, Any]:
             return ""
         return done.stdout.strip()
 
+    source = Path(chordshare.__file__).resolve().parent.parent
     changed = git("status", "--porcelain", "--", "src")
     return {
-        "commit": git("rev-parse", "--short", "HEAD") or None,
-        "src_uncommitted_files": len(changed.splitlines()) if changed else 0,
+        "chordshare_from": str(source),
+        "repo_commit": git("rev-parse", "--short", "HEAD") or None,
+        "repo_src_uncommitted_files": len(changed.splitlines()) if changed else 0,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }
@@ -317,6 +322,31 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """RSS, PSS (shared pages split among the processes sharing them) and USS (pages only this
+    process holds: what its exit would free), in KiB, from /proc/<pid>/smaps_rollup."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        values[name] = int(rest.split()[0])
+    return {
+        "rss": values["Rss"],
+        "pss": values["Pss"],
+        "uss": values["Private_Clean"] + values["Private_Dirty"],
+    }
+
+
+def maintenance_overrides(interval: float | None) -> dict[str, float]:
+    """Config values setting every maintenance interval to ``interval`` (none: the defaults)."""
+    if interval is None:
+        return {}
+    return {
+        "stabilize_interval": interval,
+        "fix_fingers_interval": interval,
+        "check_predecessor_interval": interval,
+    }
 
 
 def cpu_seconds(pid: int) -> float:

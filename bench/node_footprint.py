@@ -34,11 +34,14 @@ from benchlib import (
     cpu_seconds,
     emit,
     exit_on_sigterm,
+    maintenance_overrides,
     markdown_table,
     median,
+    memory_kib,
     node_settings,
     poll,
     progress,
+    provenance,
     python_child,
     ratio,
     ring_problems,
@@ -52,7 +55,7 @@ TARGET_CPU_PCT = 1.0
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    settings = node_settings(ring_bits=args.bits)
+    settings = node_settings(ring_bits=args.bits, **maintenance_overrides(args.interval))
     (workdir / "ring").mkdir()
     (workdir / "baselines").mkdir()
     cluster = LocalCluster(workdir / "ring", settings=settings)
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "python+deps": kids.pid(deps),
         }
         rss: dict[str, list[int]] = {name: [] for name in subjects}
+        memory = {name: memory_kib(pid) for name, pid in subjects.items()}
         cpu0 = {name: cpu_seconds(pid) for name, pid in subjects.items()}
         began = time.monotonic()
         progress(f"measuring for {args.window:.0f} s (no requests to the nodes meanwhile)")
@@ -107,6 +111,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "process": name,
                 "rss_mib": rss[name][-1] / 1024,
                 "rss_max_mib": max(rss[name]) / 1024,
+                "pss_mib": memory[name]["pss"] / 1024,
+                "uss_mib": memory[name]["uss"] / 1024,
                 "cpu_pct": 100 * (cpu1[name] - cpu0[name]) / window,
             }
         )
@@ -119,6 +125,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
     for label, pick in picks:
         rss_value = pick([float(r["rss_max_mib"]) for r in node_rows])
+        uss_value = pick([float(r["uss_mib"]) for r in node_rows])
         cpu_value = pick([float(r["cpu_pct"]) for r in node_rows])
         summary.append(
             {
@@ -128,6 +135,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "rss_met": rss_value < TARGET_RSS_MIB,
                 "rss_vs_python": ratio(rss_value, base["python"]["rss_max_mib"]),
                 "rss_vs_python+deps": ratio(rss_value, base["python+deps"]["rss_max_mib"]),
+                "uss_mib": uss_value,
+                "uss_vs_python+deps": ratio(uss_value, base["python+deps"]["uss_mib"]),
                 "cpu_pct": cpu_value,
                 "cpu_target": f"< {TARGET_CPU_PCT:g}",
                 "cpu_met": cpu_value < TARGET_CPU_PCT,
@@ -136,6 +145,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         )
     return {
         "benchmark": "node_footprint",
+        "code": provenance(),
         "settings": {
             "nodes": args.nodes,
             "window_s": round(window, 2),
@@ -154,6 +164,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=20.0, help="measured window, s (20)")
     parser.add_argument("--settle", type=float, default=5.0, help="idle s before measuring")
     parser.add_argument("--seeds", type=int, default=3, help="well-known seed nodes (3)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="stabilize, fix_fingers and check_predecessor interval in s "
+        "(default: the product defaults, 1 s / 1 s / 2 s)",
+    )
     parser.add_argument("--bits", type=int, default=160, help="ring_bits (product default)")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="s to be ready")
     parser.add_argument("--ring-timeout", type=float, default=120.0, help="s to converge")
@@ -177,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="chordshare-bench-") as tmp:
             result = run(args, Path(tmp))
     summary = ["what", "rss_mib", "rss_target", "rss_met", "rss_vs_python"]
-    summary += ["rss_vs_python+deps", "cpu_pct", "cpu_target", "cpu_met"]
+    summary += ["rss_vs_python+deps", "uss_mib", "uss_vs_python+deps", "cpu_pct", "cpu_target"]
+    summary += ["cpu_met"]
     summary += ["cpu_minus_python+deps_pct"]
     emit(
         args.json,
@@ -185,9 +203,11 @@ def main(argv: list[str] | None = None) -> None:
         [
             (
                 f"Idle processes over {result['settings']['window_s']:.0f} s "
-                f"({args.nodes}-node ring, RSS in MiB, CPU in % of one core)",
+                f"({args.nodes}-node ring; memory in MiB: PSS splits shared pages among "
+                "their sharers, USS is what only this process holds; CPU in % of one core)",
                 markdown_table(
-                    result["processes"], ["process", "rss_mib", "rss_max_mib", "cpu_pct"]
+                    result["processes"],
+                    ["process", "rss_mib", "rss_max_mib", "pss_mib", "uss_mib", "cpu_pct"],
                 ),
             ),
             (

@@ -32,11 +32,13 @@ from benchlib import (
     add_ring,
     emit,
     exit_on_sigterm,
+    maintenance_overrides,
     markdown_table,
     median,
     node_settings,
     poll,
     progress,
+    provenance,
     ratio,
     ring_problems,
 )
@@ -90,13 +92,7 @@ def ring_round(
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    overrides: dict[str, Any] = {"ring_bits": args.bits}
-    if args.interval is not None:
-        overrides |= {
-            "stabilize_interval": args.interval,
-            "fix_fingers_interval": args.interval,
-            "check_predecessor_interval": args.interval,
-        }
+    overrides: dict[str, Any] = {"ring_bits": args.bits, **maintenance_overrides(args.interval)}
     settings = node_settings(**overrides) if args.join_retries else overrides
     rounds: list[dict[str, Any]] = []
     for index in range(args.rounds):
@@ -137,6 +133,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
     return {
         "benchmark": "ring_formation",
+        "code": provenance(),
         "settings": {
             "nodes": args.nodes,
             "well_known_seeds": args.seeds,
