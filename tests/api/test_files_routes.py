@@ -3,6 +3,7 @@ records, download through a node with Range, listing, not-found and all-provider
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chordshare.api.files_schemas import HeldFiles, NetworkFile, NetworkFileNames
-from tests.api.test_files_helpers import FilesRing, Member, make_ring
+from tests.api.test_files_helpers import PIECE, FilesRing, Member, make_ring
 
 SIZE = 300_000
 
@@ -214,3 +215,15 @@ async def test_openapi_documents_the_file_routes(ring: FilesRing) -> None:
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     put = spec["paths"]["/api/v1/network/files/{name}"]["put"]["responses"]
     assert put["201"]["content"]["application/json"]["schema"]["$ref"].endswith("UploadAnswer")
+
+
+async def test_concurrent_reads_share_one_download(ring: FilesRing) -> None:
+    a, b = ring.members[:2]
+    content = await share(a, "popular.bin")
+    async with b.http() as http:
+        answers = await asyncio.gather(
+            *(http.get("/api/v1/network/files/popular.bin/content") for _ in range(5))
+        )
+    assert all(r.status_code == 200 and r.content == content for r in answers)
+    pieces = -(-SIZE // PIECE)
+    assert a.files.transfer.stats.pieces_served == pieces  # fetched once, not five times
