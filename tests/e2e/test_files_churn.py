@@ -4,8 +4,12 @@ findable; after kill -9 of k-1 holders of a file at once, the file still downloa
 from __future__ import annotations
 
 import random
+import threading
 import time
+from types import TracebackType
+from urllib.parse import quote
 
+import httpx
 import pytest
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess, NotYet, wait_until
@@ -53,6 +57,46 @@ def _all_findable(cluster: LocalCluster, names: list[str], rng: random.Random, e
     return retried
 
 
+class Watcher:
+    """Looks every name up, round after round, from nodes that stay in the ring, for as long
+    as the churn goes on; every lookup that does not answer 200 is a miss."""
+
+    def __init__(self, askers: list[NodeProcess], names: list[str]) -> None:
+        self.askers = askers
+        self.names = names
+        self.lookups = 0
+        self.misses: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watcher", daemon=True)
+
+    def _run(self) -> None:
+        turn = 0
+        with httpx.Client(timeout=10.0) as http:
+            while not self._stop.is_set():
+                for name in self.names:
+                    asker = self.askers[turn % len(self.askers)]
+                    turn += 1
+                    url = f"{asker.url}/api/v1/network/files/{quote(name, safe='')}"
+                    try:
+                        why = str(http.get(url).status_code)
+                    except httpx.HTTPError as exc:
+                        why = type(exc).__name__
+                    self.lookups += 1
+                    if why != "200":
+                        self.misses.append(f"{name} from {asker.name}: {why}")
+                self._stop.wait(0.05)  # a pause between rounds, not a wait for a condition
+
+    def __enter__(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join(30.0)
+
+
 def test_records_survive_churn_and_k_minus_1_holder_crashes(
     process_cluster: LocalCluster,
 ) -> None:
@@ -81,19 +125,24 @@ def test_records_survive_churn_and_k_minus_1_holder_crashes(
         wait_found(cluster, nodes[0], name)
 
     # Churn: two joins, then two graceful leaves of nodes that share no dropped file, then
-    # one more join; every record is looked up after each event.
+    # one more join. Meanwhile a watcher looks every record up from the nodes that stay; after
+    # each event every record is also looked up from a random live node.
     retries = {}
-    for step in range(2):
+    with Watcher([nodes[0], nodes[3], nodes[4]], names) as watcher:
+        for step in range(2):
+            joiner = cluster.start([rng.choice(cluster.live())])
+            cluster.wait_ready([joiner], START_TIMEOUT)
+            retries[f"join {step}"] = _all_findable(cluster, names, rng, f"join {step}")
+        for leaver in (nodes[1], nodes[2]):
+            leaver.terminate()
+            assert leaver.wait(15) == 0
+            retries[f"{leaver.name} left"] = _all_findable(cluster, names, rng, "a leave")
         joiner = cluster.start([rng.choice(cluster.live())])
         cluster.wait_ready([joiner], START_TIMEOUT)
-        retries[f"join {step}"] = _all_findable(cluster, names, rng, f"join {step}")
-    for leaver in (nodes[1], nodes[2]):
-        leaver.terminate()
-        assert leaver.wait(15) == 0
-        retries[f"leave {leaver.name}"] = _all_findable(cluster, names, rng, f"{leaver.name} left")
-    joiner = cluster.start([rng.choice(cluster.live())])
-    cluster.wait_ready([joiner], START_TIMEOUT)
-    retries["join 2"] = _all_findable(cluster, names, rng, "join 2")
+        retries["join 2"] = _all_findable(cluster, names, rng, "join 2")
+    print(f"during the churn: {watcher.lookups} lookups, misses: {watcher.misses}")
+    assert watcher.lookups >= 10 * len(names)
+    assert watcher.misses == []
     live = cluster.live()
     cluster.wait_ring(live, BITS, 30.0, full=False)
 

@@ -191,7 +191,7 @@ def report_of(
         content_hash=manifest.content_hash.hex(),
         sha256=sha256_of(path),
         pieces=manifest.pieces,
-        resumed_pieces=result.resumed_pieces if result else manifest.pieces,
+        resumed_pieces=result.resumed_pieces if result else 0,
         fetched_pieces=fetched,
         providers=[
             ProviderPieces(node_id=hex_id(i), grpc_address=address(i), pieces=n)
