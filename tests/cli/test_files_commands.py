@@ -221,6 +221,36 @@ def test_put_then_get_from_another_node(ring: Ring, tmp_path: Path) -> None:
     assert "3 holders" in out
 
 
+def test_two_files_under_one_name(ring: Ring, tmp_path: Path) -> None:
+    """Two nodes share different bytes as ``dup.txt``: search shows both records; get takes the
+    one with most providers unless --hash picks one."""
+    root = ring[2]
+    (root / "s1" / "shared" / "dup.txt").write_bytes(b"first version\n")
+    (root / "s2" / "shared" / "dup.txt").write_bytes(b"second version\n")
+    wanted = hashlib.sha256(hashlib.sha256(b"second version\n").digest()).hexdigest()
+
+    def both() -> bool:
+        with NodeApi(url(ring, 0)) as api:
+            try:
+                records = api.network_file("dup.txt").records
+            except NotFound as exc:
+                raise NotYet(str(exc)) from exc
+        if len(records) != 2:
+            raise NotYet(f"{len(records)} records")
+        return True
+
+    wait_until(both, 10, "two records under dup.txt")
+    status, out, _ = cli("search", "dup.txt", "--node", url(ring, 3))
+    assert status == 0
+    assert "2 different files under this name" in out
+    assert wanted[:16] in out
+    status, out, err = cli(
+        "get", "dup.txt", "--node", url(ring, 3), "-o", str(tmp_path), "--hash", wanted[:10]
+    )
+    assert status == 0, err
+    assert (tmp_path / "dup.txt").read_bytes() == b"second version\n"
+
+
 def test_unknown_file(ring: Ring, tmp_path: Path) -> None:
     for command in (["search", "nope.txt"], ["get", "nope.txt", "-o", str(tmp_path)]):
         one_line_error(*cli(*command, "--node", url(ring, 0)), "knows no file named 'nope.txt'")
