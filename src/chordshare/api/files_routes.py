@@ -11,8 +11,9 @@ ever read from paths the node's index or blob store hold, never from a path buil
 ``GET .../content`` first downloads the whole file into this node's blob store (verified piece by
 piece, from every provider in parallel, resumable) and then serves it from there: a Range is
 served from a verified copy, and this node becomes one more provider of the file. The price is
-latency: the first byte leaves once the last piece has arrived (about a tenth of a second for
-64 MiB on loopback).
+latency: the first byte leaves once the last piece has arrived and the copy is fsynced (about
+half a second for 64 MiB from two providers on loopback, measured: ~130 MiB/s end to end, and
+~1 GB/s once the copy is local).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ service, the in-memory twins in tests), and is the facade the REST file routes u
   (``data_dir/blobs``): the files this node serves;
 * :class:`FileTransferService`: serves pieces, receives uploads (a stored upload makes this node
   announce itself as a provider at once);
-* :class:`Uploader`: pushes REST uploads to their holders and publishes the record.
+* :class:`Uploader`: pushes REST uploads to their holders and publishes the record;
+  :class:`Fetcher` downloads files for REST readers into the blob store.
 
 Lifecycle (driven by :mod:`chordshare.service.node_service`): :meth:`NodeFiles.open` before the
 gRPC server starts (its :meth:`registrars` go on the server), :meth:`take_over` right after the
@@ -24,8 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +34,18 @@ from chordshare.clock import Clock, SystemClock
 from chordshare.errors import (
     ChordshareError,
     ConfigError,
-    PeerUnavailable,
-    StorageError,
-    TransferError,
 )
 from chordshare.node.chord import ChordNode
-from chordshare.node.download import download_to_store
 from chordshare.node.records import RecordNode
 from chordshare.node.transfer import FileTransferService
 from chordshare.node.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig
+from chordshare.service.files_fetch import Fetcher
 from chordshare.service.files_jobs import Publisher, RepairPacer
 from chordshare.service.holders import HolderLocator
 from chordshare.storage.blobs import BlobStore
 from chordshare.storage.index import ScanResult, SharedIndex
-from chordshare.storage.model import MAX_PIECE_SIZE, MIN_PIECE_SIZE, FileManifest, FileRecord
+from chordshare.storage.model import FileManifest, FileRecord
 from chordshare.storage.records import RecordStore
 from chordshare.transport.grpc.records_servicer import records_registrar
 from chordshare.transport.grpc.server import Registrar
@@ -123,7 +120,7 @@ class NodeFiles:
         self.last_scan: ScanResult | None = None
         """What the latest rescan found (``hashed`` counts the files it had to hash)."""
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._fetching: dict[bytes, asyncio.Task[HeldFile]] = {}
+        self.fetcher = Fetcher(node.me.id, transfer_client, blobs, clock, self._stored)
 
     @classmethod
     async def open(
@@ -137,13 +134,8 @@ class NodeFiles:
         wall_clock: Callable[[], float] = time.time,
     ) -> NodeFiles:
         """Create ``shared_dir`` and ``data_dir`` if missing, open the record store and the
-        blob store. Raises ConfigError for a directory that cannot be created or a piece size
-        the file format does not allow, StorageError for a damaged store."""
-        if not MIN_PIECE_SIZE <= config.piece_size <= MAX_PIECE_SIZE:
-            raise ConfigError(
-                f"piece_size {config.piece_size} is outside {MIN_PIECE_SIZE}..{MAX_PIECE_SIZE} "
-                "bytes, the range a file manifest allows"
-            )
+        blob store. Raises ConfigError for a directory that cannot be created, StorageError for
+        a damaged store."""
         await asyncio.to_thread(_make_dirs, config.shared_dir, config.data_dir)
         store = await RecordStore.open(config.data_dir, node.space, wall_clock=wall_clock)
         try:
@@ -171,10 +163,10 @@ class NodeFiles:
 
     async def close(self) -> None:
         """Cancel background work (announcements, downloads) and close the record store."""
-        pending = [*self._tasks, *self._fetching.values()]
-        for task in pending:
+        await self.fetcher.close()
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.store.close()
 
     async def idle(self) -> None:
@@ -243,8 +235,9 @@ class NodeFiles:
         return [m for m in self.publisher.take_failed() if (m.name, m.content_hash) in held]
 
     def _stored(self, manifest: FileManifest) -> None:
-        """An upload was stored here: announce this node as a provider without waiting for the
-        uploader's publish (which may never come if the uploader dies)."""
+        """A file entered the blob store (an upload, or a download for a REST client): announce
+        this node as a provider at once, not a republish interval later (for an upload: without
+        waiting for the uploader's publish, which never comes if the uploader dies)."""
         self._spawn(self.publisher.publish_own([manifest]))
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -253,7 +246,12 @@ class NodeFiles:
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("background file-sharing work failed", exc_info=exc)
 
     # -- FilesFacade (the REST routes) ---------------------------------------------------------
 
@@ -285,43 +283,10 @@ class NodeFiles:
         return await self.uploader.upload_stream(data, name)
 
     async def fetch(self, record: FileRecord) -> HeldFile:
-        """This node's copy of ``record``, downloaded into the blob store if needed. Concurrent
-        requests for one content share one download, which runs to the end even if they all go
-        away (the node then provides the file). Raises PeerUnavailable when no provider could
-        serve it."""
-        content = record.manifest.content_hash
-        held = self.held_file(record.name, content)
-        if held is not None:
-            return held
-        task = self._fetching.get(content)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._download(record))
-            self._fetching[content] = task
-            task.add_done_callback(lambda _: self._fetching.pop(content, None))
-        return await asyncio.shield(task)
-
-    async def _download(self, record: FileRecord) -> HeldFile:
-        me = self.node.me.id
-        others = tuple(p for p in record.providers if p.node_id != me)
-        if not others:
-            raise PeerUnavailable(
-                f"{record.name}: no provider other than this node, which does "
-                "not hold it (any more)"
-            )
-        try:
-            report = await download_to_store(
-                self.transfer_client,
-                replace(record, providers=others),
-                self.blobs,
-                clock=self.clock,
-            )
-        except StorageError:
-            raise
-        except TransferError as exc:
-            raise PeerUnavailable(f"no provider could serve {record.name}: {exc}") from exc
-        log.info("downloaded %s: pieces per provider %s", record.name, report.pieces_from)
-        self._spawn(self.publisher.publish_own([record.manifest]))
-        return HeldFile("store", record.manifest, report.path)
+        """This node's copy of ``record``, downloaded into the blob store if needed (see
+        :class:`Fetcher`); this node then announces itself as a provider."""
+        held = self.held_file(record.name, record.manifest.content_hash)
+        return held if held is not None else await self.fetcher.fetch(record)
 
 
 def _make_dirs(*dirs: Path) -> None:
@@ -337,6 +302,3 @@ def _clear_spool(spool: Path) -> None:
     if spool.is_dir():
         for leftover in spool.glob("*.upload"):
             leftover.unlink(missing_ok=True)
-
-
-__all__: Sequence[str] = ["Job", "NodeFiles"]
