@@ -11,14 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chordshare.api.client import AsyncNodeApi
 from chordshare.api.files_schemas import NetworkFile
 from chordshare.cli.launcher import free_port
-from chordshare.errors import NotFound
+from chordshare.errors import ConfigError, NotFound
 from chordshare.service.files import NodeFiles
 from chordshare.service.node_service import NodeService
 from tests.api.test_files_helpers import eventually
-from tests.service.conftest import Running, new_host, wait_ring
+from tests.service.conftest import Running, config, new_host, wait_ring
 
 PIECE = 16 << 10
 """Small pieces: files of a few hundred KiB span many, spread over several providers."""
@@ -227,3 +229,14 @@ async def test_rescans_publish_added_files_and_let_removed_ones_lapse(
         assert {f.name for f in (await api.files()).files} == {"new.txt"}
     assert await read(b.url, "new.txt") == b"new\n"
     await eventually(old_gone, 10, "old.txt's provider entry lapsing")
+
+
+async def test_a_directory_that_cannot_be_created_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    service = NodeService(
+        config(shared_dir=blocker / "shared", data_dir=tmp_path / "data"), announce=print
+    )
+    with pytest.raises(ConfigError, match="cannot create"):
+        await asyncio.wait_for(service.run(), 10)
+    assert not service.ready.is_set()
