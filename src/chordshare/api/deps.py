@@ -87,7 +87,7 @@ class ApiContext:
     """The node's file sharing; ``None`` serves the ring API only."""
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     return app_context(request.app)
 
 
@@ -98,7 +98,7 @@ def app_context(app: FastAPI) -> ApiContext:
     return context
 
 
-def get_node(context: Annotated[ApiContext, Depends(get_context)]) -> ChordNode:
+async def get_node(context: Annotated[ApiContext, Depends(get_context)]) -> ChordNode:
     return context.node
 
 
@@ -106,7 +106,7 @@ ContextDep = Annotated[ApiContext, Depends(get_context)]
 NodeDep = Annotated[ChordNode, Depends(get_node)]
 
 
-def get_files(context: Annotated[ApiContext, Depends(get_context)]) -> FilesFacade:
+async def get_files(context: Annotated[ApiContext, Depends(get_context)]) -> FilesFacade:
     if context.files is None:
         raise HTTPException(
             status_code=status.HTTP_501_NOT_IMPLEMENTED,

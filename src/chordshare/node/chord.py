@@ -114,8 +114,11 @@ class ChordNode:
         span = self.space.distance(self.me.id, peers[-1].id) or self.space.size
         return max(len(peers) + 1, round(len(peers) * self.space.size / span))
 
-    async def find_successor(self, key: int, start: PeerRef | None = None) -> LookupResult:
-        """The node that owns ``key``, found iteratively (from ``start``, default this node)."""
+    async def find_successor(
+        self, key: int, start: PeerRef | None = None, *, confirm: bool | None = None
+    ) -> LookupResult:
+        """The node that owns ``key``, found iteratively (from ``start``, default this node).
+        ``confirm=False`` skips the owner confirmation (one call) where a hint is enough."""
         lookup = IterativeLookup(
             self.space,
             self.client,
@@ -123,6 +126,7 @@ class ChordNode:
             self._step,
             max_hops=hop_limit(self.estimated_ring_size()),
             failover=self.settings.lookup_failover,
+            confirm=confirm,
             on_peer_failed=self._finger_failed,
         )
         try:
@@ -240,7 +244,9 @@ class ChordNode:
                 self._next_finger = self.table.fingers.fill_from(i, succ) % self.space.bits
                 continue
             try:
-                found = await self.find_successor(start)
+                # a finger is a routing hint, checked by every lookup that uses it: no need to
+                # confirm its owner (saves one call per finger refresh)
+                found = await self.find_successor(start, confirm=False)
             except LookupFailed:
                 return
             if found.owner.id == self.me.id:

@@ -68,9 +68,13 @@ class IterativeLookup:
         *,
         max_hops: int,
         failover: bool = True,
+        confirm: bool | None = None,
         on_peer_failed: Callable[[PeerRef], None] | None = None,
     ) -> None:
         self.space = space
+        self.confirm = failover if confirm is None else confirm
+        """Confirm the owner (default: with failover). Callers that only want a routing hint
+        (fix_fingers) or that contact the owner next anyway may skip the extra call."""
         self.client = client
         self.origin = origin
         self.local_step = local_step
@@ -162,7 +166,7 @@ class IterativeLookup:
 
     async def _finish(self, frame: _Frame, key: int) -> LookupResult | None:
         peers = [p for p in frame.step.peers if p.id not in self.excluded]
-        if self.failover:
+        if self.confirm:
             peers = await self._confirm(frame.node, peers, key)
         if not peers:
             return None
