@@ -29,7 +29,7 @@ shared directory of thousands of files in seconds on a LAN, few enough not to fl
 or this node's stream limits."""
 
 REPAIR_EVERY = 10
-"""Stabilize periods between regular repair rounds (10 s at the default 1 s): a round costs
+"""Stabilize periods between regular repair rounds (20 s at the default 2 s): a round costs
 k-1 small digest calls when replicas agree, and a crash of a holder is noticed by stabilize
 within about one period anyway, after which the range change triggers a round at once."""
 
