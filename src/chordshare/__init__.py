@@ -4,33 +4,40 @@ The public surface (pinned by ``tests/test_exported_members.py``) is small on pu
 ring's domain types and node algorithms, the in-memory network for simulations and tests, the
 clocks, the configuration, the REST clients and the exception tree. Everything else is an
 implementation detail that may move.
+
+Names resolve on first use (PEP 562), so ``import chordshare.errors`` or the CLI does not pay
+for importing gRPC, FastAPI or pydantic-settings.
 """
 
-from chordshare.api.client import AsyncNodeApi, NodeApi
-from chordshare.clock import Clock, ManualClock, SystemClock
-from chordshare.errors import (
-    ChordshareError,
-    ConfigError,
-    IntegrityError,
-    InvalidInput,
-    InvalidName,
-    JoinFailed,
-    LookupFailed,
-    NotFound,
-    PeerError,
-    PeerProtocolError,
-    PeerTimeout,
-    PeerUnavailable,
-    StorageError,
-    TransferError,
-)
-from chordshare.node.chord import ChordNode
-from chordshare.node.lookup import LookupResult
-from chordshare.node.settings import RingSettings
-from chordshare.ring import IdSpace, PeerRef
-from chordshare.service.config import NodeConfig
-from chordshare.sim.cluster import MemoryCluster
-from chordshare.transport.memory import MemoryNetwork
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chordshare.api.client import AsyncNodeApi, NodeApi
+    from chordshare.clock import Clock, ManualClock, SystemClock
+    from chordshare.errors import (
+        ChordshareError,
+        ConfigError,
+        IntegrityError,
+        InvalidInput,
+        InvalidName,
+        JoinFailed,
+        LookupFailed,
+        NotFound,
+        PeerError,
+        PeerProtocolError,
+        PeerTimeout,
+        PeerUnavailable,
+        StorageError,
+        TransferError,
+    )
+    from chordshare.node.chord import ChordNode
+    from chordshare.node.lookup import LookupResult
+    from chordshare.node.settings import RingSettings
+    from chordshare.ring import IdSpace, PeerRef
+    from chordshare.service.config import NodeConfig
+    from chordshare.sim.cluster import MemoryCluster
+    from chordshare.transport.memory import MemoryNetwork
 
 __version__ = "0.1.0"
 
@@ -64,3 +71,40 @@ __all__ = [
     "TransferError",
     "__version__",
 ]
+
+_HOMES = {
+    "AsyncNodeApi": "chordshare.api.client",
+    "ChordNode": "chordshare.node.chord",
+    "ChordshareError": "chordshare.errors",
+    "Clock": "chordshare.clock",
+    "ConfigError": "chordshare.errors",
+    "IdSpace": "chordshare.ring",
+    "IntegrityError": "chordshare.errors",
+    "InvalidInput": "chordshare.errors",
+    "InvalidName": "chordshare.errors",
+    "JoinFailed": "chordshare.errors",
+    "LookupFailed": "chordshare.errors",
+    "LookupResult": "chordshare.node.lookup",
+    "ManualClock": "chordshare.clock",
+    "MemoryCluster": "chordshare.sim.cluster",
+    "MemoryNetwork": "chordshare.transport.memory",
+    "NodeApi": "chordshare.api.client",
+    "NodeConfig": "chordshare.service.config",
+    "NotFound": "chordshare.errors",
+    "PeerError": "chordshare.errors",
+    "PeerProtocolError": "chordshare.errors",
+    "PeerRef": "chordshare.ring",
+    "PeerTimeout": "chordshare.errors",
+    "PeerUnavailable": "chordshare.errors",
+    "RingSettings": "chordshare.node.settings",
+    "StorageError": "chordshare.errors",
+    "SystemClock": "chordshare.clock",
+    "TransferError": "chordshare.errors",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
