@@ -38,9 +38,13 @@ slow: $(STAMP)
 proto: $(STAMP)
 	$(BIN)/python -m chordshare.transport.grpc.codegen
 
+# Benchmarks print figures against a baseline measured in the same run (about 15 minutes).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/lookup_latency.py
+	$(BIN)/python bench/ring_formation.py
+	$(BIN)/python bench/node_footprint.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
