@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -40,7 +40,6 @@ proto: $(STAMP)
 
 # Benchmarks print figures against a baseline measured in the same run (about 15 minutes).
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/lookup_latency.py
 	$(BIN)/python bench/ring_formation.py

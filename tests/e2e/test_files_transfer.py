@@ -81,10 +81,11 @@ def _logged_pieces(sidecar: Path) -> set[int]:
 def _start_slow_get(
     cluster: LocalCluster, node: NodeProcess, name: str, dest: Path, at_least: int
 ) -> subprocess.Popen[bytes]:
-    """``chordshare get`` paced to 16 MiB/s, returned once ``at_least`` pieces are verified."""
+    """``chordshare get`` paced to 4 MiB/s (several seconds of margin for a loaded machine to
+    signal it mid-download), returned once ``at_least`` pieces are verified."""
     process = spawn(
         cluster,
-        *("get", name, "--node", node.url, "-o", str(dest), "--limit-rate", "16M"),
+        *("get", name, "--node", node.url, "-o", str(dest), "--limit-rate", "4M"),
         log=cluster.workdir / "logs" / f"get-{name}.log",
     )
     sidecar = dest.with_name(dest.name + ".part.have")
