@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -104,8 +105,15 @@ def chordshare(cluster: LocalCluster, *args: str, timeout: float = CLI_TIMEOUT) 
     return Ran(done.returncode, done.stdout, done.stderr, time.monotonic() - began)
 
 
+def _default_sigint() -> None:
+    # pytest-xdist workers ignore SIGINT and children inherit that; Python then installs no
+    # KeyboardInterrupt handler, so a test's Ctrl-C would never reach the command.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(cluster: LocalCluster, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``chordshare ARGS`` in the background (its own session: signals reach only it)."""
+    """Start ``chordshare ARGS`` in the background (its own session: signals reach only it),
+    with SIGINT at its default disposition, as a terminal's foreground command has it."""
     with log.open("wb") as out:
         return subprocess.Popen(
             [*node_command(), *args],
@@ -115,6 +123,7 @@ def spawn(cluster: LocalCluster, *args: str, log: Path) -> subprocess.Popen[byte
             cwd=cluster.workdir,
             env=cli_env(),
             start_new_session=True,
+            preexec_fn=_default_sigint,
         )
 
 
