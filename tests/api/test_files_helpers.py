@@ -8,9 +8,6 @@ manual clock; provider expiries use the wall clock (far in the future at the def
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,18 +125,6 @@ class FilesRing:
     async def close(self) -> None:
         for member in self.members:
             await member.files.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "condition"
-) -> None:
-    """Wait until ``check()`` is true, at most ``within`` seconds (real time: background
-    publishes run on worker threads and the event loop)."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def files_under(root: Path) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -69,11 +69,29 @@ async def launch() -> AsyncIterator[Callable[..., Any]]:
     await asyncio.gather(*(r.task for r in started), return_exceptions=True)
 
 
-async def wait_ring(url: str, size: int, within: float = 15) -> list[str]:
-    async with AsyncNodeApi(url) as api:
+async def until(
+    running: Running, check: Callable[[], Awaitable[bool]], within: float, what: str
+) -> None:
+    """Re-check ``check`` each time ``running``'s maintenance runs a job (only maintenance and
+    the background work it paces change what the checks look at), for at most ``within``
+    seconds."""
+    try:
         async with asyncio.timeout(within):
-            while True:
-                walk = await api.ring()
-                if walk.closed and len(walk.nodes) == size:
-                    return [p.id for p in walk.nodes]
-                await asyncio.sleep(0.05)
+            while not await check():
+                await running.service.maintenance_ran()
+    except TimeoutError:
+        raise AssertionError(f"timed out after {within} s waiting for {what}") from None
+
+
+async def wait_ring(running: Running, size: int, within: float = 15) -> list[str]:
+    """The ids of the ring walked from ``running`` once it is closed and has ``size`` nodes."""
+    found: list[str] = []
+    async with AsyncNodeApi(running.url) as api:
+
+        async def closed() -> bool:
+            walk = await api.ring()
+            found[:] = [p.id for p in walk.nodes]
+            return walk.closed and len(walk.nodes) == size
+
+        await until(running, closed, within, f"a closed ring of {size}")
+    return found

@@ -69,7 +69,7 @@ async def test_the_blocking_client_against_real_nodes(
 ) -> None:
     a = await launch(**dirs(tmp_path, "a"))
     b = await launch(seeds=[a.url], **dirs(tmp_path, "b"))
-    await wait_ring(a.url, 2)
+    await wait_ring(a, 2)
     source = tmp_path / "source.bin"
     source.write_bytes(random.Random(3).randbytes(500_000))
     await asyncio.to_thread(sync_client_round_trip, a.url, b.url, source)
@@ -126,7 +126,7 @@ async def test_bad_names_through_every_route_of_a_real_node(
 ) -> None:
     a = await launch(**dirs(tmp_path, "a", **QUIET))
     b = await launch(seeds=[a.url], **dirs(tmp_path, "b", **QUIET))
-    await wait_ring(a.url, 2)
+    await wait_ring(a, 2)
     before = files_under(tmp_path)
 
     def check_all() -> None:

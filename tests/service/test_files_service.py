@@ -19,8 +19,7 @@ from chordshare.cli.launcher import free_port
 from chordshare.errors import ConfigError, NotFound
 from chordshare.service.files import NodeFiles
 from chordshare.service.node_service import NodeService
-from tests.api.test_files_helpers import eventually
-from tests.service.conftest import Running, config, new_host, wait_ring
+from tests.service.conftest import Running, config, new_host, until, wait_ring
 
 PIECE = 16 << 10
 """Small pieces: files of a few hundred KiB span many, spread over several providers."""
@@ -76,12 +75,12 @@ async def test_a_shared_file_is_found_fetched_and_then_provided_by_the_fetcher(
     a = await launch(**dirs(tmp_path, "a"))
     b = await launch(seeds=[a.url], **dirs(tmp_path, "b"))
     c = await launch(seeds=[b.url], **dirs(tmp_path, "c"))
-    await wait_ring(a.url, 3)
+    await wait_ring(a, 3)
 
     async def found_from_c() -> bool:
         return await find(c.url, "holiday.jpg") is not None
 
-    await eventually(found_from_c, 10, "holiday.jpg findable from c")
+    await until(a, found_from_c, 10, "holiday.jpg findable from c")
     answer = await find(c.url, "holiday.jpg")
     assert answer is not None
     (record,) = answer.records
@@ -98,7 +97,7 @@ async def test_a_shared_file_is_found_fetched_and_then_provided_by_the_fetcher(
             node_id(c),
         }
 
-    await eventually(c_provides, 10, "c listed as a provider")
+    await until(c, c_provides, 10, "c listed as a provider")
 
 
 async def test_upload_goes_to_owner_and_successor_and_outlives_the_uploader(
@@ -110,7 +109,7 @@ async def test_upload_goes_to_owner_and_successor_and_outlives_the_uploader(
         nodes.append(
             await launch(seeds=[nodes[0].url], replication_factor=k, **dirs(tmp_path, f"n{i}"))
         )
-    await wait_ring(nodes[0].url, 4)
+    await wait_ring(nodes[0], 4)
     ids = [node_id(n) for n in nodes]
     uploader = nodes[1]
     name = next(
@@ -147,7 +146,7 @@ async def test_graceful_leave_hands_records_to_the_successor(
     nodes = [await launch(**dirs(tmp_path, "n0", **values))]
     for i in range(1, 3):
         nodes.append(await launch(seeds=[nodes[0].url], **dirs(tmp_path, f"n{i}", **values)))
-    await wait_ring(nodes[0].url, 3)
+    await wait_ring(nodes[0], 3)
     ids = [node_id(n) for n in nodes]
     sharer = nodes[0]
     name = next(
@@ -166,7 +165,7 @@ async def test_graceful_leave_hands_records_to_the_successor(
     owner.service.request_stop("test: the owner leaves")
     assert await asyncio.wait_for(owner.task, 10) == 0
     assert len(await files_of(heir).store.get(name)) == 1
-    await wait_ring(sharer.url, 2)
+    await wait_ring(sharer, 2)
     found = await find(sharer.url, name)
     assert found is not None
     assert [int(p.node_id, 16) for p in found.records[0].providers] == [ids[0]]
@@ -213,7 +212,7 @@ async def test_rescans_publish_added_files_and_let_removed_ones_lapse(
     (tmp_path / "a" / "shared" / "old.txt").write_bytes(b"old\n")
     a = await launch(**dirs(tmp_path, "a", **values))
     b = await launch(seeds=[a.url], **dirs(tmp_path, "b", **values))
-    await wait_ring(a.url, 2)
+    await wait_ring(a, 2)
     shared = files_of(a).config.shared_dir
     (shared / "new.txt").write_bytes(b"new\n")
     (shared / "old.txt").unlink()
@@ -224,11 +223,11 @@ async def test_rescans_publish_added_files_and_let_removed_ones_lapse(
     async def old_gone() -> bool:
         return await find(b.url, "old.txt") is None
 
-    await eventually(new_found, 10, "new.txt published by a rescan")
+    await until(a, new_found, 10, "new.txt published by a rescan")
     async with AsyncNodeApi(a.url) as api:
         assert {f.name for f in (await api.files()).files} == {"new.txt"}
     assert await read(b.url, "new.txt") == b"new\n"
-    await eventually(old_gone, 10, "old.txt's provider entry lapsing")
+    await until(a, old_gone, 10, "old.txt's provider entry lapsing")
 
 
 async def test_a_directory_that_cannot_be_created_is_a_config_error(tmp_path: Path) -> None:

@@ -20,10 +20,10 @@ async def test_rings_started_apart_merge(launch: Callable[..., Any]) -> None:
     # ...and B, started later without seeds, starts another.
     b = await launch(listen_host=host_b, http_port=port_b, seeds=[])
     d = await launch(seeds=[url_b])
-    assert len(await wait_ring(url_a, 2)) == 2
-    assert len(await wait_ring(url_b, 2)) == 2
+    assert len(await wait_ring(a, 2)) == 2
+    assert len(await wait_ring(b, 2)) == 2
     # A's merge check reaches B (rediscovered once it is up) and the two rings become one.
-    ids = await wait_ring(c.url, 4, within=30)
+    ids = await wait_ring(c, 4, within=30)
     assert len(set(ids)) == 4
     assert a.service.seed_peers[url_b].http_url == url_b == b.url
     assert d.service.node is not None

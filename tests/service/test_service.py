@@ -34,12 +34,12 @@ async def test_join_then_leave_over_rest(launch: Callable[..., Any]) -> None:
     first = await launch()
     second = await launch(seeds=[first.url])
     third = await launch(seeds=[second.url, first.url])
-    await wait_ring(first.url, 3)
+    await wait_ring(first, 3)
     async with AsyncNodeApi(third.url) as api:
         accepted = await api.leave()
     assert accepted.status == "leaving"
     assert await asyncio.wait_for(third.task, 10) == 0
-    await wait_ring(first.url, 2)
+    await wait_ring(first, 2)
 
 
 async def test_log_filter_gets_the_short_id() -> None:

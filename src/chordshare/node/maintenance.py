@@ -54,6 +54,7 @@ class Maintenance:
         ]
         self._tasks: list[asyncio.Task[None]] = []
         self.runs: dict[str, int] = {name: 0 for name, _, _ in self.jobs}
+        self._ran = asyncio.Condition()
         self.bugs = 0
         """Unexpected exceptions raised by jobs (each logged with its traceback)."""
 
@@ -66,6 +67,12 @@ class Maintenance:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+
+    async def next_run(self) -> None:
+        """Return once any job has run again: lets a caller re-check a condition that only
+        maintenance can change, instead of polling on a timer."""
+        async with self._ran:
+            await self._ran.wait()
 
     async def merge(self) -> None:
         for seed in self.seeds():
@@ -87,3 +94,5 @@ class Maintenance:
                 self.bugs += 1
                 log.exception("%s raised an unexpected error; retrying next period", name)
             self.runs[name] += 1
+            async with self._ran:
+                self._ran.notify_all()

@@ -94,6 +94,13 @@ class NodeService:
             self._stop_reason = reason
             self._stop.set()
 
+    async def maintenance_ran(self) -> None:
+        """Return once this node's maintenance has run another job (before it starts: at once)."""
+        if self._maintenance is None:
+            await asyncio.sleep(0)
+            return
+        await self._maintenance.next_run()
+
     async def leave(self) -> None:
         """Graceful leave: stop maintenance, then tell both neighbours. It runs once; every
         caller (the REST route, the shutdown path) waits for that one run to finish, so the
