@@ -15,6 +15,7 @@ JSON document.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -22,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -355,3 +357,32 @@ def cpu_seconds(pid: int) -> float:
     fields = text[text.rindex(")") + 2 :].split()  # the command name may contain spaces
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def ring_args(parser: argparse.ArgumentParser, *, interval: bool = False) -> None:
+    """The options every ring benchmark shares: seeds, ring width, workdir, JSON output, and
+    (``interval``) the maintenance interval."""
+    parser.add_argument("--seeds", type=int, default=3, help="well-known seed nodes (3)")
+    parser.add_argument("--bits", type=int, default=160, help="ring_bits (product default 160)")
+    if interval:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=None,
+            help="stabilize, fix_fingers and check_predecessor interval in s "
+            "(default: the product defaults, 2 s / 5 s / 4 s)",
+        )
+    parser.add_argument("--workdir", type=Path, default=None, help="keep configs and logs here")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run_in_workdir(
+    args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run the benchmark in ``--workdir`` (kept) or in a temporary directory (removed)."""
+    exit_on_sigterm()
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=False)
+        return run(args, args.workdir)
+    with tempfile.TemporaryDirectory(prefix="chordshare-bench-") as tmp:
+        return run(args, Path(tmp))

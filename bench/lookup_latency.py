@@ -29,7 +29,6 @@ import logging
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from benchlib import (
     Children,
     add_ring,
     emit,
-    exit_on_sigterm,
     finger_problems,
     markdown_table,
     node_settings,
@@ -51,7 +49,9 @@ from benchlib import (
     progress,
     provenance,
     ratio,
+    ring_args,
     ring_problems,
+    run_in_workdir,
 )
 from kademlia.network import Server
 from kademlia.storage import IStorage
@@ -529,8 +529,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lookups", type=int, default=2000, help="timed lookups per method")
     parser.add_argument("--warmup", type=int, default=200, help="untimed lookups per method")
     parser.add_argument("--blocks", type=int, default=10, help="rounds rotating the methods")
-    parser.add_argument("--seeds", type=int, default=3, help="well-known seed nodes (3)")
-    parser.add_argument("--bits", type=int, default=160, help="ring_bits (product default 160)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of keys and nodes")
     parser.add_argument("--ksize", type=int, default=20, help="kademlia k (package default)")
     parser.add_argument("--alpha", type=int, default=3, help="kademlia alpha (package default)")
@@ -540,8 +538,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ring-timeout", type=float, default=120.0, help="s to converge")
     parser.add_argument("--fingers-timeout", type=float, default=60.0, help="s for fingers")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="bound on measuring")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep configs and logs here")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    ring_args(parser)
     args = parser.parse_args(argv)
     if not 2 <= args.nodes <= 200:
         parser.error("--nodes must be in 2..200")
@@ -552,13 +549,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    exit_on_sigterm()
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=False)
-        result = run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="chordshare-bench-") as tmp:
-            result = run(args, Path(tmp))
+    result = run_in_workdir(args, run)
     columns = ["method", "lookups", "failed", "wrong_owner", "mean_hops", "mean_ms", "p50_ms"]
     columns += ["p90_ms", "p99_ms", "max_ms", "target", "met", "p50_over_floor"]
     emit(

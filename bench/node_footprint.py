@@ -20,7 +20,6 @@ and under 1% of a core.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,6 @@ from benchlib import (
     add_ring,
     cpu_seconds,
     emit,
-    exit_on_sigterm,
     maintenance_overrides,
     markdown_table,
     median,
@@ -44,8 +42,10 @@ from benchlib import (
     provenance,
     python_child,
     ratio,
+    ring_args,
     ring_problems,
     rss_kib,
+    run_in_workdir,
 )
 
 from chordshare.cli.launcher import LocalCluster
@@ -163,19 +163,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=8, help="nodes in the idle ring (8)")
     parser.add_argument("--window", type=float, default=20.0, help="measured window, s (20)")
     parser.add_argument("--settle", type=float, default=5.0, help="idle s before measuring")
-    parser.add_argument("--seeds", type=int, default=3, help="well-known seed nodes (3)")
-    parser.add_argument(
-        "--interval",
-        type=float,
-        default=None,
-        help="stabilize, fix_fingers and check_predecessor interval in s "
-        "(default: the product defaults, 1 s / 1 s / 2 s)",
-    )
-    parser.add_argument("--bits", type=int, default=160, help="ring_bits (product default)")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="s to be ready")
     parser.add_argument("--ring-timeout", type=float, default=120.0, help="s to converge")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep configs and logs here")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    ring_args(parser, interval=True)
     args = parser.parse_args(argv)
     if not 1 <= args.nodes <= 200:
         parser.error("--nodes must be in 1..200")
@@ -186,13 +176,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    exit_on_sigterm()
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=False)
-        result = run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="chordshare-bench-") as tmp:
-            result = run(args, Path(tmp))
+    result = run_in_workdir(args, run)
     summary = ["what", "rss_mib", "rss_target", "rss_met", "rss_vs_python"]
     summary += ["rss_vs_python+deps", "uss_mib", "uss_vs_python+deps", "cpu_pct", "cpu_target"]
     summary += ["cpu_met"]

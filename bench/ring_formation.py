@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from typing import Any
 from benchlib import (
     add_ring,
     emit,
-    exit_on_sigterm,
     maintenance_overrides,
     markdown_table,
     median,
@@ -40,7 +38,9 @@ from benchlib import (
     progress,
     provenance,
     ratio,
+    ring_args,
     ring_problems,
+    run_in_workdir,
 )
 
 from chordshare.cli.launcher import LocalCluster
@@ -149,16 +149,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=32, help="processes per ring (32)")
-    parser.add_argument("--seeds", type=int, default=3, help="well-known seed nodes (3)")
     parser.add_argument("--rounds", type=int, default=1, help="baseline + ring rounds")
-    parser.add_argument("--bits", type=int, default=160, help="ring_bits (product default)")
-    parser.add_argument(
-        "--interval",
-        type=float,
-        default=None,
-        help="stabilize, fix_fingers and check_predecessor interval in s "
-        "(default: the product defaults, 1 s / 1 s / 2 s)",
-    )
     parser.add_argument(
         "--join-retries",
         action=argparse.BooleanOptionalAction,
@@ -169,8 +160,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--poll", type=float, default=0.25, help="s between ring checks")
     parser.add_argument("--start-timeout", type=float, default=180.0, help="s to be ready")
     parser.add_argument("--ring-timeout", type=float, default=180.0, help="s to converge")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep configs and logs here")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    ring_args(parser, interval=True)
     args = parser.parse_args(argv)
     if not 2 <= args.nodes <= 200:
         parser.error("--nodes must be in 2..200")
@@ -181,13 +171,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    exit_on_sigterm()
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=False)
-        result = run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="chordshare-bench-") as tmp:
-            result = run(args, Path(tmp))
+    result = run_in_workdir(args, run)
     columns = ["round", "baseline_ready_s", "all_ready_s", "ring_correct_s", "lists_full_s"]
     columns += ["ratio_correct", "ratio_full", "load_avg_1m"]
     summary = ["nodes", "rounds", "baseline_ready_s", "all_ready_s", "ring_correct_s"]
