@@ -19,7 +19,8 @@ class LookupResult:
     key: int
     owner: PeerRef
     successors: tuple[PeerRef, ...]
-    """Peers after the owner, in ring order, as the last node saw them (replica holders)."""
+    """Peers after the owner, in ring order (replica holders): the owner's own list when the
+    lookup confirmed it, else as the last node asked saw them."""
     hops: int
     """Remote nodes asked (the origin's own routing step is free)."""
     path: tuple[PeerRef, ...]
@@ -175,7 +176,8 @@ class IterativeLookup:
 
     async def _confirm(self, responder: PeerRef, peers: list[PeerRef], key: int) -> list[PeerRef]:
         """Check the named owner with one ``get_node_info``: skip it if dead; if its predecessor
-        lies between the responder and the key, that newer node is the owner."""
+        lies between the responder and the key, that newer node is the owner. A confirmed
+        owner's answer also supplies the successors returned with it."""
         size = self.space.size
         moves = 0
         while peers and moves < CONFIRM_LIMIT:
@@ -195,7 +197,10 @@ class IterativeLookup:
                 or in_half_open(key, pred.id, owner.id, size)
                 or not in_open(pred.id, responder.id, owner.id, size)
             ):
-                return peers
+                # confirmed: its own successor list is first-hand, and complete where the
+                # responder's list was cut short after the owner (the replica holders)
+                own = [p for p in info.successors if p.id not in self.excluded and p != owner]
+                return [owner, *(own or peers[1:])]
             peers = [pred, *peers]  # joined since the responder last stabilized
             moves += 1
         return peers

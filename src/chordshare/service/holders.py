@@ -7,6 +7,10 @@ and one successor only: the uploader would then take the ring for a ring of two 
 holders of k = 3. :class:`HolderLocator` asks the owner itself for its successor list (the nodes
 that replicate its range, DESIGN.md §4) and hands that to the uploader instead, so it finds k
 holders whenever the ring has k nodes, plus spares to replace holders that fail.
+
+A lookup that confirms its owner (the default) already returns the owner's own list, so this
+only asks again when the answer was not confirmed (``lookup_failover`` off, or the owner was the
+node asked) and came back short.
 """
 
 from __future__ import annotations
