@@ -16,7 +16,7 @@ service, the in-memory twins in tests), and is the facade the REST file routes u
 Lifecycle (driven by :mod:`chordshare.service.node_service`): :meth:`NodeFiles.open` before the
 gRPC server starts (its :meth:`registrars` go on the server), :meth:`take_over` right after the
 join, :meth:`start` before the node reports ready (its files are published when ``ready`` is
-set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` before a graceful
+set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` during a graceful
 leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.service.files_jobs`.
 """
 
@@ -181,9 +181,9 @@ class NodeFiles:
         return await self.records.take_over()
 
     async def hand_off(self) -> int:
-        """Before a graceful leave: push every record held here to the successor. A failure is
-        logged, not raised: the leave goes on, and the records' replicas and their providers'
-        republishing restore them."""
+        """Graceful leave, after the leave notices: push every record held here to the
+        successor. A failure is logged, not raised: the leave goes on, and the records' replicas
+        and their providers' republishing restore them."""
         try:
             handed = await self.records.hand_off()
         except ChordshareError as exc:

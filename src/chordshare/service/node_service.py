@@ -114,9 +114,12 @@ class NodeService:
             await self._maintenance.stop()
         if self.node is not None and self.ready.is_set():
             log.info("leaving the ring (%s)", self._stop_reason or "leave requested")
+            # Splice ourselves out first, then hand the records over: once the successor has
+            # taken our range it owns them, whereas records arriving before that looked like
+            # someone else's to its repair, which could push them back to us as we left.
+            await self.node.leave()
             if self.files is not None:
                 await self.files.hand_off()
-            await self.node.leave()
 
     async def _leave_and_exit(self) -> None:
         """``POST /api/v1/leave``: the same graceful path as a signal, then the process exits."""
