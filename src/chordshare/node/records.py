@@ -249,7 +249,8 @@ class RecordNode:
         return 0
 
     async def hand_off(self) -> int:
-        """Before a graceful leave: push every local record to the successor (DESIGN.md §4).
+        """Graceful leave, once the neighbours know: push every local record to the successor
+        (DESIGN.md §4).
 
         Records of our own range go with ``replicate`` so that the successor, their next owner,
         restores k copies at once; replicas we held go without (their owners still have them).
