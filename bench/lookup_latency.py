@@ -57,7 +57,7 @@ from kademlia.network import Server
 from kademlia.storage import IStorage
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess
-from chordshare.node.lookup import IterativeLookup, hop_limit
+from chordshare.node.ring.lookup import IterativeLookup, hop_limit
 from chordshare.ring import IdSpace, NextHop, PeerRef
 from chordshare.ring.oracle import RingOracle
 from chordshare.transport.grpc import GrpcPeerClient

@@ -12,8 +12,8 @@ In one run, interleaved round by round so that both see the same machine load:
   chunks discarded (the transport alone, before verification and writing).
 * **chordshare, 1 and 3 providers**: provider processes serve the file from their shared
   directory over gRPC (:class:`FileTransferService`); this process runs
-  :func:`chordshare.node.download.download_file`: parallel streams, every piece verified, written
-  to ``<dest-dir>``, fsynced and renamed into place, and checked afterwards.
+  :func:`chordshare.node.transfer.download.download_file`: parallel streams, every piece verified,
+  written to ``<dest-dir>``, fsynced and renamed into place, and checked afterwards.
 
 Printed per case: the median and best MiB/s over the rounds, CPU seconds per GiB (receiver,
 and receiver + senders), and the ratio of the median to the raw TCP median of the same run.
@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chordshare.node.download import DownloadSettings, download_file
-from chordshare.storage.model import FileRecord, Provider
+from chordshare.model.manifest import FileRecord, Provider
+from chordshare.node.transfer.download import DownloadSettings, download_file
 
 MIB = 1 << 20
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,13 +79,13 @@ def raw_sender(ready: Any, size: int) -> None:
 
 
 def provider(ready: Any, node_id: int, root: str, shared: str) -> None:
-    from chordshare.node.transfer import FileTransferService
+    from chordshare.node.transfer.serve import FileTransferService
     from chordshare.ring import PeerRef
-    from chordshare.storage.blobs import BlobStore
-    from chordshare.storage.index import SharedIndex
+    from chordshare.storage.files.blobs import BlobStore
+    from chordshare.storage.files.index import SharedIndex
     from chordshare.transport.grpc.options import server_options
-    from chordshare.transport.grpc.transfer_servicer import add_transfer_service
-    from chordshare.transport.transfer_base import TransferLimits
+    from chordshare.transport.grpc.transfer.servicer import add_transfer_service
+    from chordshare.transport.ports.transfer import TransferLimits
 
     async def serve() -> None:
         import grpc
@@ -149,7 +149,7 @@ def raw_receive(port: int, hashing: bool) -> None:
 def chordshare_receive(
     record: FileRecord, dest: Path, settings: DownloadSettings
 ) -> Callable[[], None]:
-    from chordshare.transport.grpc.transfer_client import GrpcTransferClient
+    from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
     async def fetch() -> None:
         client = GrpcTransferClient()
@@ -170,7 +170,7 @@ def stream_only(record: FileRecord) -> Callable[[], None]:
     """One Download stream of every piece from the first provider, chunks discarded: what the
     transport costs before verification and writing."""
     from chordshare.ring import PeerRef
-    from chordshare.transport.grpc.transfer_client import GrpcTransferClient
+    from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
     provider = record.providers[0]
     peer = PeerRef(provider.node_id, provider.grpc_address)

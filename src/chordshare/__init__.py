@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chordshare.api.client import AsyncNodeApi, NodeApi
+    from chordshare.client.rest import AsyncNodeApi, NodeApi
     from chordshare.clock import Clock, ManualClock, SystemClock
     from chordshare.errors import (
         ChordshareError,
@@ -31,13 +31,13 @@ if TYPE_CHECKING:
         StorageError,
         TransferError,
     )
-    from chordshare.node.chord import ChordNode
-    from chordshare.node.lookup import LookupResult
-    from chordshare.node.settings import RingSettings
+    from chordshare.node.ring.chord import ChordNode
+    from chordshare.node.ring.lookup import LookupResult
+    from chordshare.node.ring.settings import RingSettings
     from chordshare.ring import IdSpace, PeerRef
     from chordshare.service.config import NodeConfig
     from chordshare.sim.cluster import MemoryCluster
-    from chordshare.transport.memory import MemoryNetwork
+    from chordshare.transport.memory.network import MemoryNetwork
 
 __version__ = "0.1.0"
 
@@ -73,8 +73,8 @@ __all__ = [
 ]
 
 _HOMES = {
-    "AsyncNodeApi": "chordshare.api.client",
-    "ChordNode": "chordshare.node.chord",
+    "AsyncNodeApi": "chordshare.client.rest",
+    "ChordNode": "chordshare.node.ring.chord",
     "ChordshareError": "chordshare.errors",
     "Clock": "chordshare.clock",
     "ConfigError": "chordshare.errors",
@@ -84,11 +84,11 @@ _HOMES = {
     "InvalidName": "chordshare.errors",
     "JoinFailed": "chordshare.errors",
     "LookupFailed": "chordshare.errors",
-    "LookupResult": "chordshare.node.lookup",
+    "LookupResult": "chordshare.node.ring.lookup",
     "ManualClock": "chordshare.clock",
     "MemoryCluster": "chordshare.sim.cluster",
-    "MemoryNetwork": "chordshare.transport.memory",
-    "NodeApi": "chordshare.api.client",
+    "MemoryNetwork": "chordshare.transport.memory.network",
+    "NodeApi": "chordshare.client.rest",
     "NodeConfig": "chordshare.service.config",
     "NotFound": "chordshare.errors",
     "PeerError": "chordshare.errors",
@@ -96,7 +96,7 @@ _HOMES = {
     "PeerRef": "chordshare.ring",
     "PeerTimeout": "chordshare.errors",
     "PeerUnavailable": "chordshare.errors",
-    "RingSettings": "chordshare.node.settings",
+    "RingSettings": "chordshare.node.ring.settings",
     "StorageError": "chordshare.errors",
     "SystemClock": "chordshare.clock",
     "TransferError": "chordshare.errors",

@@ -10,8 +10,8 @@ import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 
-from chordshare.api import create_app
-from chordshare.node.chord import ChordNode
+from chordshare.api.app import create_app
+from chordshare.node.ring.chord import ChordNode
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.sim.cluster import MemoryCluster
 

@@ -11,11 +11,12 @@ from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 
 from chordshare import errors
-from chordshare.api import AsyncNodeApi, NodeApi, create_app
-from chordshare.api.client import normalize_base_url
-from chordshare.api.schemas import Peer
-from chordshare.node.chord import ChordNode
-from chordshare.node.settings import RingSettings
+from chordshare.api.app import create_app
+from chordshare.api.schemas.ring import Peer
+from chordshare.client import AsyncNodeApi, NodeApi
+from chordshare.client.rest import normalize_base_url
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import PeerRef
 from chordshare.sim.cluster import MemoryCluster
 from tests.api.conftest import BASE_URL, build_ring, middle_node, sync_transport

@@ -7,9 +7,9 @@ import pytest
 from fastapi import FastAPI
 
 from chordshare import errors
-from chordshare.api import create_app
+from chordshare.api.app import create_app
 from chordshare.api.errors import status_for
-from chordshare.node.chord import ChordNode
+from chordshare.node.ring.chord import ChordNode
 from tests.api.conftest import BASE_URL
 
 EXPECTED = {

@@ -1,4 +1,4 @@
-"""The public surface of ``chordshare.api`` (DESIGN.md principle 11)."""
+"""The public surface of ``chordshare.api`` and ``chordshare.client`` (DESIGN.md principle 11)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,17 @@ import sys
 
 import pytest
 
-import chordshare.api
+import chordshare.client
 from chordshare.api.app import create_app
-from chordshare.api.client import AsyncNodeApi, NodeApi
+from chordshare.client.rest import AsyncNodeApi, NodeApi
 
 
 def test_exported_members() -> None:
-    assert chordshare.api.__all__ == ["AsyncNodeApi", "NodeApi", "create_app"]
-    assert chordshare.api.create_app is create_app
-    assert chordshare.api.NodeApi is NodeApi
-    assert chordshare.api.AsyncNodeApi is AsyncNodeApi
+    assert chordshare.client.__all__ == ["AsyncNodeApi", "NodeApi"]
+    assert chordshare.client.NodeApi is NodeApi
+    assert chordshare.client.AsyncNodeApi is AsyncNodeApi
     with pytest.raises(AttributeError):
-        _ = chordshare.api.nothing_here
+        _ = chordshare.client.nothing_here
 
 
 def test_create_app_signature() -> None:
@@ -37,6 +36,6 @@ def test_client_methods() -> None:
 
 
 def test_the_client_does_not_import_fastapi() -> None:
-    code = "import sys, chordshare.api.client; print('fastapi' in sys.modules)"
+    code = "import sys, chordshare.client.rest; print('fastapi' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

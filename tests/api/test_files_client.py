@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chordshare.api.client import AsyncNodeApi
+from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import InvalidName, NotFound, PeerUnavailable
-from chordshare.storage.model import FileRecord
-from chordshare.transport.transfer_base import LimitExceeded
+from chordshare.model.manifest import FileRecord
+from chordshare.transport.ports.transfer import LimitExceeded
 from tests.api.test_files_helpers import FilesRing, Member, make_ring
 
 

@@ -16,13 +16,13 @@ import httpx
 from fastapi import FastAPI
 
 from chordshare.api.app import create_app, install_files
-from chordshare.node.chord import ChordNode
+from chordshare.model.manifest import MIN_PIECE_SIZE
+from chordshare.node.ring.chord import ChordNode
 from chordshare.service.config import NodeConfig
 from chordshare.service.files import NodeFiles
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.storage.model import MIN_PIECE_SIZE
-from chordshare.transport.memory_records import MemoryRecordClient
-from chordshare.transport.memory_transfer import MemoryTransferClient
+from chordshare.transport.memory.records import MemoryRecordClient
+from chordshare.transport.memory.transfer import MemoryTransferClient
 
 PIECE = MIN_PIECE_SIZE
 """16 KiB pieces: files of a few hundred KiB have many, spread over several providers."""

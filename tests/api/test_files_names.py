@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chordshare.storage.names import name_problem
+from chordshare.model.names import name_problem
 from tests.api.test_files_helpers import FilesRing, files_under, make_ring
 
 BAD_NAMES = [

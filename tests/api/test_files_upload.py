@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chordshare.api.files_schemas import NetworkFile, UploadAnswer
+from chordshare.api.schemas.files import NetworkFile, UploadAnswer
 from tests.api.test_files_helpers import FilesRing, files_under, make_ring
 
 K = 3

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chordshare.api import create_app
+from chordshare.api.app import create_app
 from chordshare.api.inputs import MAX_KEY_BYTES
-from chordshare.node.chord import ChordNode
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.sim.cluster import MemoryCluster
 from tests.api.conftest import build_ring, client_for, peer_json
 

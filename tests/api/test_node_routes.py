@@ -6,8 +6,8 @@ import itertools
 
 import httpx
 
-from chordshare.api import create_app
-from chordshare.node.chord import ChordNode
+from chordshare.api.app import create_app
+from chordshare.node.ring.chord import ChordNode
 from chordshare.sim.cluster import MemoryCluster
 from tests.api.conftest import build_ring, client_for, peer_json
 

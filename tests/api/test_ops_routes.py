@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from chordshare.api import create_app
+from chordshare.api.app import create_app
 from chordshare.api.metrics import HOP_BUCKETS, hop_buckets
-from chordshare.node.chord import ChordNode
+from chordshare.node.ring.chord import ChordNode
 from chordshare.sim.cluster import MemoryCluster
 from tests.api.conftest import client_for
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chordshare.api import create_app
-from chordshare.api.walk import DEFAULT_WALK_LIMIT, MAX_WALK_LIMIT, walk_ring
-from chordshare.node.chord import ChordNode
+from chordshare.api.app import create_app
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.walk import DEFAULT_WALK_LIMIT, MAX_WALK_LIMIT, walk_ring
 from chordshare.sim.cluster import MemoryCluster
 from tests.api.conftest import build_ring, client_for
 

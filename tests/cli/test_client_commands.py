@@ -8,10 +8,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from chordshare.api.client import NodeApi
-from chordshare.api.schemas import NodeView
+from chordshare.api.schemas.ring import NodeView
 from chordshare.cli.launcher import NotYet, wait_until
 from chordshare.cli.main import app
+from chordshare.client.rest import NodeApi
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle
 from tests.conftest import FAST, ServiceRing

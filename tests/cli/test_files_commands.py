@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chordshare.api.client import NodeApi
-from chordshare.cli.files_get import exclusive
 from chordshare.cli.launcher import NotYet, wait_until
 from chordshare.cli.main import app
+from chordshare.client.download import exclusive
+from chordshare.client.rest import NodeApi
 from chordshare.errors import NotFound
 from chordshare.service.node_service import NodeService
 from tests.conftest import ServiceRing

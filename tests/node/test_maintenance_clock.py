@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from chordshare.node.maintenance import Maintenance
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.maintenance import Maintenance
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.invariants import check_converged, check_invariant, wrong_fingers
 from chordshare.sim.cluster import MemoryCluster
 

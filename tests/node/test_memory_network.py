@@ -10,7 +10,7 @@ from chordshare.clock import ManualClock
 from chordshare.errors import PeerTimeout, PeerUnavailable
 from chordshare.ring import PeerRef
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.transport.memory import MemoryNetwork
+from chordshare.transport.memory.network import MemoryNetwork
 
 
 async def two_nodes() -> MemoryCluster:

@@ -12,8 +12,8 @@ import statistics
 import pytest
 
 from chordshare.errors import JoinFailed
-from chordshare.node.chord import ChordNode
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import PeerRef
 from chordshare.ring.invariants import check_converged, check_invariant, wrong_fingers
 from chordshare.sim.cluster import MemoryCluster

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from chordshare.storage.model import MIN_PIECE_SIZE, FileManifest, FileRecord, Provider
+from chordshare.model.manifest import MIN_PIECE_SIZE, FileManifest, FileRecord, Provider
 
 PIECE = MIN_PIECE_SIZE
 

@@ -11,17 +11,17 @@ import random
 from pathlib import Path
 
 from chordshare.errors import JoinFailed
-from chordshare.node.chord import ChordNode
-from chordshare.node.records import RecordNode
-from chordshare.node.records_repair import RepairReport
-from chordshare.node.settings import RingSettings
+from chordshare.model.manifest import FileRecord
+from chordshare.model.records import RecordKey
+from chordshare.node.records.node import RecordNode
+from chordshare.node.records.repair import RepairReport
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.invariants import check_invariant
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.storage.model import FileRecord
-from chordshare.storage.records import RecordStore
-from chordshare.storage.records_types import RecordKey
-from chordshare.transport.memory_records import MemoryRecordClient
-from chordshare.transport.records_base import MAX_MESSAGE_BYTES
+from chordshare.storage.records.store import RecordStore
+from chordshare.transport.memory.records import MemoryRecordClient
+from chordshare.transport.ports.records import MAX_MESSAGE_BYTES
 from tests.records.factory import WallClock
 
 JOIN_ATTEMPTS = 5

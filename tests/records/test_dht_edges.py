@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from chordshare.errors import InvalidInput, PeerProtocolError, PeerUnavailable
-from chordshare.node.records import RecordNode
-from chordshare.storage.records_types import encoded_size
-from chordshare.transport.memory_records import MemoryRecordClient
-from chordshare.transport.records_base import (
+from chordshare.model.records import encoded_size
+from chordshare.node.records.node import RecordNode
+from chordshare.transport.memory.records import MemoryRecordClient
+from chordshare.transport.ports.records import (
     MAX_NAMES_PER_CALL,
     MAX_RECORDS_PER_CALL,
     MIN_MESSAGE_BYTES,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chordshare.errors import InvalidName
-from chordshare.storage.model import FileRecord
+from chordshare.model.manifest import FileRecord
 from tests.records.factory import provider, record
 from tests.records.harness import RecordCluster
 

@@ -14,17 +14,17 @@ from prometheus_client import CollectorRegistry
 
 from chordshare.clock import SystemClock
 from chordshare.errors import PeerProtocolError
-from chordshare.node.chord import ChordNode
-from chordshare.node.records import RecordNode
-from chordshare.node.settings import RingSettings
+from chordshare.model.records import RecordKey
+from chordshare.node.records.node import RecordNode
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import IdSpace, PeerRef
-from chordshare.storage.records import RecordStore
-from chordshare.storage.records_types import RecordKey
+from chordshare.storage.records.store import RecordStore
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.grpc.generated import records_pb2 as pb
 from chordshare.transport.grpc.generated import records_pb2_grpc
-from chordshare.transport.grpc.records_client import GrpcRecordClient
-from chordshare.transport.grpc.records_servicer import RECORDS_SERVICE_NAME, records_registrar
+from chordshare.transport.grpc.records.client import GrpcRecordClient
+from chordshare.transport.grpc.records.servicer import RECORDS_SERVICE_NAME, records_registrar
 from tests.records.factory import WallClock, provider, record
 
 SPACE = IdSpace(160)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from chordshare.errors import InvalidInput, InvalidName, PeerProtocolError
+from chordshare.model.manifest import FileRecord, Provider
+from chordshare.model.records import MAX_PIECES_PER_RECORD, RecordKey, RecordPage
 from chordshare.ring import IdSpace
-from chordshare.storage.model import FileRecord, Provider
-from chordshare.storage.records_types import MAX_PIECES_PER_RECORD, RecordKey, RecordPage
 from chordshare.transport.grpc.generated import records_pb2 as pb
-from chordshare.transport.grpc.records_codec import RecordCodec
-from chordshare.transport.records_base import MAX_RECORDS_PER_CALL
+from chordshare.transport.grpc.records.codec import RecordCodec
+from chordshare.transport.ports.records import MAX_RECORDS_PER_CALL
 from tests.records.factory import provider, record
 
 SPACE = IdSpace(160)

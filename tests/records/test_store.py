@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from chordshare.errors import InvalidInput, InvalidName, StorageError
+from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey
 from chordshare.ring import IdSpace
-from chordshare.storage.records import DB_FILE, RecordStore
-from chordshare.storage.records_types import MAX_PROVIDERS_PER_RECORD, RecordKey
+from chordshare.storage.records.store import DB_FILE, RecordStore
 from tests.records.factory import WallClock, provider, record
 
 SPACE = IdSpace(8)

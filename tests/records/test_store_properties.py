@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chordshare.model.manifest import FileRecord
+from chordshare.model.records import RecordKey
 from chordshare.ring import IdSpace, in_half_open
-from chordshare.storage.model import FileRecord
-from chordshare.storage.records_sql import SqliteRecords
-from chordshare.storage.records_types import RecordKey
+from chordshare.storage.records.sql import SqliteRecords
 from tests.records.factory import provider, record
 
 SPACE = IdSpace(6)

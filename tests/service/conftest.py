@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chordshare.api.client import AsyncNodeApi
+from chordshare.client.rest import AsyncNodeApi
 from chordshare.service.config import NodeConfig
 from chordshare.service.node_service import NodeService
 from tests.conftest import FAST, node_dirs

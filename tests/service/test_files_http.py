@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chordshare.api.client import NodeApi
+from chordshare.client.rest import NodeApi
 from chordshare.errors import InvalidName, NotFound
-from chordshare.transport.transfer_base import LimitExceeded
+from chordshare.transport.ports.transfer import LimitExceeded
 from tests.api.test_files_helpers import files_under
 from tests.api.test_files_names import BAD_NAMES, routes
 from tests.service.conftest import wait_ring

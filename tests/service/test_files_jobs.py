@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from chordshare.errors import InvalidInput, LookupFailed
-from chordshare.node.records import RecordNode
+from chordshare.model.manifest import FileManifest, FileRecord
+from chordshare.node.records.jobs import REPAIR_EVERY, Publisher, RepairPacer
+from chordshare.node.records.node import RecordNode
+from chordshare.node.transfer.holders import HolderLocator
 from chordshare.ring import PeerRef
-from chordshare.service.files_jobs import REPAIR_EVERY, Publisher, RepairPacer
-from chordshare.service.holders import HolderLocator
-from chordshare.storage.model import FileManifest, FileRecord
 from tests.api.test_files_helpers import FilesRing, make_ring
 
 ME = PeerRef(7, "127.0.0.1:7000", "http://127.0.0.1:8000")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from chordshare.api.client import AsyncNodeApi
-from chordshare.api.files_schemas import NetworkFile
+from chordshare.api.schemas.files import NetworkFile
 from chordshare.cli.launcher import free_port
+from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import ConfigError, NotFound
 from chordshare.service.files import NodeFiles
 from chordshare.service.node_service import NodeService

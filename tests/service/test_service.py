@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chordshare.api.client import AsyncNodeApi
+from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import ConfigError, JoinFailed
 from chordshare.service.logs import NodeLogFilter
 from chordshare.service.node_service import NodeService

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.settings import RingSettings
 from chordshare.sim.cluster import MemoryCluster
 
 SETTINGS = RingSettings(successor_list_size=4)

@@ -17,16 +17,16 @@ from typing import Any
 import grpc
 import pytest
 
-from chordshare.node.transfer import FileTransferService
+from chordshare.model.manifest import MIN_PIECE_SIZE, FileManifest, FileRecord, Provider
+from chordshare.node.transfer.serve import FileTransferService
 from chordshare.ring import PeerRef
-from chordshare.storage.blobs import BlobStore
-from chordshare.storage.index import SharedIndex
-from chordshare.storage.model import MIN_PIECE_SIZE, FileManifest, FileRecord, Provider
-from chordshare.storage.pieces import hash_file
+from chordshare.storage.files.blobs import BlobStore
+from chordshare.storage.files.index import SharedIndex
+from chordshare.storage.files.pieces import hash_file
 from chordshare.transport.grpc.options import server_options
-from chordshare.transport.grpc.transfer_client import GrpcTransferClient
-from chordshare.transport.grpc.transfer_servicer import add_transfer_service
-from chordshare.transport.transfer_base import TransferLimits, TransferService
+from chordshare.transport.grpc.transfer.client import GrpcTransferClient
+from chordshare.transport.grpc.transfer.servicer import add_transfer_service
+from chordshare.transport.ports.transfer import TransferLimits, TransferService
 
 SMALL_PIECE = MIN_PIECE_SIZE
 """16 KiB pieces: many pieces from small files, so multi-source and resume tests stay fast."""

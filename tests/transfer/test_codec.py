@@ -5,16 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chordshare.storage.model import MIN_PIECE_SIZE, FileManifest
+from chordshare.model.manifest import MIN_PIECE_SIZE, FileManifest
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
-from chordshare.transport.grpc.transfer_codec import (
+from chordshare.transport.grpc.transfer.codec import (
     Malformed,
     decode_chunk,
     decode_upload_request,
     encode_chunk,
     encode_upload_request,
 )
-from chordshare.transport.transfer_base import Chunk
+from chordshare.transport.ports.transfer import Chunk
 
 U32 = st.integers(0, 2**32 - 1)
 DATA = st.binary(max_size=300)

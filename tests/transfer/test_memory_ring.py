@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chordshare.node.chord import ChordNode
-from chordshare.node.download import download_file, download_to_store
-from chordshare.node.transfer import FileTransferService
-from chordshare.node.upload import Uploader
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.transfer.download import download_file, download_to_store
+from chordshare.node.transfer.serve import FileTransferService
+from chordshare.node.transfer.upload import Uploader
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.storage.blobs import BlobStore
-from chordshare.transport.memory_transfer import MemoryTransferClient
+from chordshare.storage.files.blobs import BlobStore
+from chordshare.transport.memory.transfer import MemoryTransferClient
 
 from .conftest import SMALL_PIECE, data_of
 

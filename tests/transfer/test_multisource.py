@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from chordshare.errors import TransferError
-from chordshare.node.download import DownloadSettings, download_file
-from chordshare.node.transfer import FileTransferService
+from chordshare.model.manifest import FileManifest
+from chordshare.node.transfer.download import DownloadSettings, download_file
+from chordshare.node.transfer.serve import FileTransferService
 from chordshare.ring import PeerRef
-from chordshare.storage.model import FileManifest
-from chordshare.transport.grpc.transfer_client import GrpcTransferClient
-from chordshare.transport.transfer_base import Chunk
+from chordshare.transport.grpc.transfer.client import GrpcTransferClient
+from chordshare.transport.ports.transfer import Chunk
 
 from .conftest import SMALL_PIECE, GrpcNode, NodeFactory, data_of, record_for
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chordshare.errors import InvalidName
-from chordshare.storage.names import MAX_NAME_BYTES, is_valid_name, path_in, validate_name
+from chordshare.model.names import MAX_NAME_BYTES, is_valid_name, path_in, validate_name
 
 BAD_NAMES = [
     ("", "empty"),

@@ -11,14 +11,14 @@ import grpc
 import pytest
 
 from chordshare.errors import IntegrityError, InvalidInput, NotFound
-from chordshare.node.transfer import FileTransferService
+from chordshare.model.manifest import FileManifest
+from chordshare.node.transfer.serve import FileTransferService
 from chordshare.ring import PeerRef
-from chordshare.storage.model import FileManifest
-from chordshare.storage.pieces import PieceHasher
+from chordshare.storage.files.pieces import PieceHasher
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
-from chordshare.transport.grpc.transfer_client import GrpcTransferClient
-from chordshare.transport.grpc.transfer_codec import DOWNLOAD_METHOD, UPLOAD_METHOD
-from chordshare.transport.transfer_base import Chunk, LimitExceeded, TransferLimits
+from chordshare.transport.grpc.transfer.client import GrpcTransferClient
+from chordshare.transport.grpc.transfer.codec import DOWNLOAD_METHOD, UPLOAD_METHOD
+from chordshare.transport.ports.transfer import Chunk, LimitExceeded, TransferLimits
 
 from .conftest import SMALL_PIECE, GrpcNode, NodeFactory, data_of
 
@@ -228,7 +228,7 @@ async def test_streams_per_peer_are_bounded(
 
 def test_nothing_escapes_when_names_are_used_as_paths(tmp_path: Path) -> None:
     from chordshare.errors import InvalidName
-    from chordshare.storage.blobs import BlobStore
+    from chordshare.storage.files.blobs import BlobStore
 
     blobs = BlobStore(tmp_path / "data")
     for name in ["../x", "/etc/x", "..", "a/../../b"]:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from chordshare.node.download import download_file, download_to_store
-from chordshare.storage.model import DEFAULT_PIECE_SIZE, FileRecord, Provider
-from chordshare.transport.grpc.transfer_client import GrpcTransferClient
+from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileRecord, Provider
+from chordshare.node.transfer.download import download_file, download_to_store
+from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
 from .conftest import SMALL_PIECE, NodeFactory, data_of, record_for
 
@@ -79,14 +79,14 @@ async def test_served_by_the_node_grpc_server_with_its_interceptors(
 ) -> None:
     from typing import Any, cast
 
-    from chordshare.node.transfer import FileTransferService
+    from chordshare.node.transfer.serve import FileTransferService
     from chordshare.ring import PeerRef
-    from chordshare.storage.blobs import BlobStore
-    from chordshare.storage.index import SharedIndex
-    from chordshare.transport.base import RingService
+    from chordshare.storage.files.blobs import BlobStore
+    from chordshare.storage.files.index import SharedIndex
     from chordshare.transport.grpc.server import GrpcServer
-    from chordshare.transport.grpc.transfer_codec import SERVICE_NAME
-    from chordshare.transport.grpc.transfer_servicer import transfer_registrar
+    from chordshare.transport.grpc.transfer.codec import SERVICE_NAME
+    from chordshare.transport.grpc.transfer.servicer import transfer_registrar
+    from chordshare.transport.ports.ring import RingService
 
     (tmp_path / "shared").mkdir()
     content = data_of(2 * SMALL_PIECE + 1, seed=9)

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chordshare.errors import IntegrityError, InvalidInput, InvalidName, NotFound
-from chordshare.storage.blobs import BlobStore, PartialFile
-from chordshare.storage.index import SharedIndex
-from chordshare.storage.model import FileManifest
-from chordshare.storage.pieces import (
+from chordshare.model.manifest import FileManifest
+from chordshare.storage.files.blobs import BlobStore, PartialFile
+from chordshare.storage.files.index import SharedIndex
+from chordshare.storage.files.pieces import (
     PieceHasher,
     PieceReader,
     PieceReceiver,

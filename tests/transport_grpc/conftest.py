@@ -15,11 +15,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from chordshare.clock import SystemClock
-from chordshare.node.chord import ChordNode
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import IdSpace, NextHop, PeerRef
-from chordshare.transport.base import NodeInfo, RingService
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
+from chordshare.transport.ports.ring import NodeInfo, RingService
 
 RPC_TIMEOUT = 2.0
 """Generous for loopback: a failing test should fail on its assertion, not on a slow machine."""

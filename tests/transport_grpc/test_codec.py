@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from chordshare.errors import InvalidInput, PeerProtocolError
 from chordshare.ring import IdSpace, NextHop, PeerRef
-from chordshare.transport.base import NodeInfo
 from chordshare.transport.grpc import MAX_ID_BYTES, WireCodec
-from chordshare.transport.grpc.codec import MAX_ADDRESS_CHARS
 from chordshare.transport.grpc.generated import ring_pb2 as pb
+from chordshare.transport.grpc.ring.codec import MAX_ADDRESS_CHARS
+from chordshare.transport.ports.ring import NodeInfo
 
 FULL = IdSpace(160)
 TOP = FULL.size - 1

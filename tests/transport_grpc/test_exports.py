@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import chordshare.transport.grpc as transport_grpc
-from chordshare.transport.base import PeerClient, RingService
 from chordshare.transport.grpc import GrpcPeerClient
+from chordshare.transport.ports.ring import PeerClient, RingService
 
 
 def test_exported_members() -> None:

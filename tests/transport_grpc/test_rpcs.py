@@ -6,7 +6,7 @@ import pytest
 
 from chordshare.errors import PeerUnavailable
 from chordshare.ring import IdSpace, NextHop, PeerRef
-from chordshare.transport.base import NodeInfo
+from chordshare.transport.ports.ring import NodeInfo
 
 from .conftest import Nodes
 

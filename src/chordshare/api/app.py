@@ -8,15 +8,19 @@ node of an in-memory cluster and talk to it through ``httpx.ASGITransport``.
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-import chordshare
-from chordshare.api import files_routes, metrics, ops_routes, ring_routes
+from chordshare.api import metrics
 from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
 from chordshare.api.metrics import NodeCollector
-from chordshare.node.chord import ChordNode
+from chordshare.api.routes import files as files_routes
+from chordshare.api.routes import ops as ops_routes
+from chordshare.api.routes import ring as ring_routes
+from chordshare.node.ring.chord import ChordNode
 
 DESCRIPTION = """\
 REST API of one chordshare node: a peer of a Chord ring that shares files.
@@ -60,7 +64,7 @@ def create_app(
     registry.register(NodeCollector(node))
     app = FastAPI(
         title="chordshare node",
-        version=chordshare.__version__,
+        version=version("chordshare"),
         description=DESCRIPTION,
         openapi_tags=list(TAGS),
     )
@@ -73,7 +77,7 @@ def create_app(
 
 
 def install_files(app: FastAPI, files: FilesFacade) -> FastAPI:
-    """Serve the file routes (:mod:`chordshare.api.files_routes`) on ``app``, built by
+    """Serve the file routes (:mod:`chordshare.api.routes.files`) on ``app``, built by
     :func:`create_app`, through ``files`` (the node's file sharing); returns ``app``. Call it
     before the app serves its first request (the OpenAPI document is built once)."""
     app_context(app).files = files

@@ -14,32 +14,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from prometheus_client import CollectorRegistry
 
-from chordshare.node.chord import ChordNode
-from chordshare.node.upload import UploadResult
-from chordshare.storage.model import FileManifest, FileRecord
+from chordshare.model.held import HeldFile
+from chordshare.model.manifest import FileRecord
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.transfer.upload import UploadResult
 
 LeaveHandler = Callable[[], Awaitable[None]]
 """Does the graceful leave and stops the process; supplied by the composition root."""
-
-
-FileSource = Literal["shared", "store"]
-"""Where a held file lives: the shared directory, or the node's blob store (uploads it holds,
-files it downloaded)."""
-
-
-@dataclass(frozen=True, slots=True)
-class HeldFile:
-    """A file this node holds and serves: its manifest and the path its bytes are read from."""
-
-    source: FileSource
-    manifest: FileManifest
-    path: Path
 
 
 class FilesFacade(Protocol):

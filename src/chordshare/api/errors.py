@@ -1,7 +1,7 @@
 """chordshare exceptions -> HTTP statuses, translated once at the REST edge (DESIGN.md §3.6).
 
 Every error response is JSON ``{"detail": "<message>", "error": "<ExceptionClass>"}``
-(:class:`~chordshare.api.schemas.ErrorBody`); FastAPI's own 404/405 keep ``{"detail": ...}``.
+(:class:`~chordshare.api.schemas.ring.ErrorBody`); FastAPI's own 404/405 keep ``{"detail": ...}``.
 
     InvalidInput, InvalidName   400  the request can never succeed as given
     request validation          422  a parameter of the wrong type or out of its documented range
@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from chordshare.api.schemas import ErrorBody
+from chordshare.api.schemas.ring import ErrorBody
 from chordshare.errors import (
     ChordshareError,
     InvalidInput,

@@ -39,14 +39,14 @@ from prometheus_client.metrics_core import (
 )
 
 from chordshare.api.deps import ContextDep
-from chordshare.node.chord import ChordNode
+from chordshare.node.ring.chord import ChordNode
 
 PREFIX = "chordshare"
 
 HOP_BUCKETS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 24, 32, 48)
 """Upper bounds of the hop histogram. Hops are integers and about log2(N)/2 on average, with a
-hop limit of about 2·log2 N (``chordshare.node.lookup.hop_limit``): unit buckets cover small and
-medium rings exactly, the wider ones reach past the hop limit of a 2**16-node ring (36)."""
+hop limit of about 2·log2 N (``chordshare.node.ring.lookup.hop_limit``): unit buckets cover small
+and medium rings exactly, the wider ones reach past the hop limit of a 2**16-node ring (36)."""
 
 
 class NodeCollector:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from chordshare.api.schemas import FingerRun, LookupAnswer, NodeView, Peer, PeerList, RingWalk
-from chordshare.api.walk import WalkResult
-from chordshare.node.chord import ChordNode
-from chordshare.node.lookup import LookupResult
+from chordshare.api.schemas.ring import FingerRun, LookupAnswer, NodeView, Peer, PeerList, RingWalk
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.lookup import LookupResult
+from chordshare.node.ring.walk import WalkResult
 from chordshare.ring import IdSpace, PeerRef
 
 

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from chordshare.api.client import NodeApi
 from chordshare.cli import render
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError
 
 DEFAULT_NODE = "http://127.0.0.1:8000"

@@ -21,10 +21,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from chordshare.api.client import NodeApi
 from chordshare.cli import demo_files, render
 from chordshare.cli.launcher import LocalCluster, NodeFailed, NodeProcess
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle

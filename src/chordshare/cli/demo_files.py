@@ -20,12 +20,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from chordshare.api.client import NodeApi
-from chordshare.api.files_schemas import NetworkFile
+from chordshare.api.schemas.files import NetworkFile
 from chordshare.cli import files_render as render
 from chordshare.cli.files import send
-from chordshare.cli.files_get import fetch, sha256_of
 from chordshare.cli.launcher import NodeProcess, NotYet, wait_until
+from chordshare.client.download import fetch, sha256_of
+from chordshare.client.rest import NodeApi
 from chordshare.errors import IntegrityError, NotFound
 
 FILE_NAME = "holiday-video.mkv"

@@ -4,7 +4,7 @@ Like the other client commands they take ``--node URL`` (default ``$CHORDSHARE_N
 http://127.0.0.1:8000) and ``--json``. ``ls``, ``search`` and ``put`` only talk REST to that
 node. ``get`` asks it where the file is (``GET /api/v1/network/files/{name}``) and then fetches
 the pieces straight from the providers over gRPC, several at once, each verified (see
-:mod:`chordshare.cli.files_get`): the node asked moves no bytes. ``put`` streams the file as the
+:mod:`chordshare.client.download`): the node asked moves no bytes. ``put`` streams the file as the
 body of ``PUT /api/v1/network/files/{name}``; the node stores it on the name's k holders.
 
 Progress bars go to stderr and only on a terminal, so ``--json`` output stays clean. Every
@@ -22,8 +22,7 @@ from typing import Annotated, BinaryIO
 import typer
 from rich.console import Console
 
-from chordshare.api.client import NodeApi
-from chordshare.api.files_schemas import FileRecordView, NetworkFile, UploadAnswer
+from chordshare.api.schemas.files import FileRecordView, NetworkFile, UploadAnswer
 from chordshare.cli import files_render as render
 from chordshare.cli.client import (
     DEFAULT_NODE,
@@ -33,10 +32,11 @@ from chordshare.cli.client import (
     connected,
     show,
 )
-from chordshare.cli.files_get import Progressed, destination, fetch, parse_size, progress_bar
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.client.download import Progressed, destination, fetch, parse_size, progress_bar
+from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, NotFound
-from chordshare.storage.names import name_problem
+from chordshare.model.names import name_problem
 
 INTERRUPTED_STATUS = 130
 """128 + SIGINT, the shell's status for a command stopped by Ctrl-C."""

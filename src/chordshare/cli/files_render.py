@@ -7,9 +7,9 @@ import time
 
 from rich.table import Table
 
-from chordshare.api.files_schemas import HeldFiles, NetworkFile, UploadAnswer
-from chordshare.cli.files_get import GetReport
+from chordshare.api.schemas.files import HeldFiles, NetworkFile, UploadAnswer
 from chordshare.cli.render import short
+from chordshare.client.download import GetReport
 
 HASH_SHOWN = 16
 """Hex digits shown of a content hash in tables (64 bits: enough to tell files apart by eye)."""

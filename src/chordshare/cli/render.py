@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from chordshare.api.schemas import LookupAnswer, NodeView, Peer, PeerList, RingWalk
+from chordshare.api.schemas.ring import LookupAnswer, NodeView, Peer, PeerList, RingWalk
 
 SHORT = 8
 """Hex digits shown of an id: the same short form the logs use."""

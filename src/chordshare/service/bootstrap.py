@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from chordshare.api.client import AsyncNodeApi
+from chordshare.client.rest import AsyncNodeApi
 from chordshare.clock import Clock
 from chordshare.errors import ChordshareError, ConfigError, JoinFailed, PeerProtocolError
-from chordshare.node.chord import ChordNode
+from chordshare.node.ring.chord import ChordNode
 from chordshare.ring import IdSpace, PeerRef
 
 log = logging.getLogger(__name__)

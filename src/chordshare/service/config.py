@@ -34,15 +34,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from chordshare.node.settings import RingSettings
-from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
-from chordshare.storage.model import (
+from chordshare.model.manifest import (
     DEFAULT_PIECE_SIZE,
     MAX_PIECE_SIZE,
     MIN_PIECE_SIZE,
     piece_count,
 )
-from chordshare.storage.records_types import MAX_PIECES_PER_RECORD
+from chordshare.model.records import MAX_PIECES_PER_RECORD
+from chordshare.node.ring.settings import RingSettings
+from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
 
 ENV_PREFIX = "CHORDSHARE_"
 KIB = 1024

@@ -17,7 +17,7 @@ Lifecycle (driven by :mod:`chordshare.service.node_service`): :meth:`NodeFiles.o
 gRPC server starts (its :meth:`registrars` go on the server), :meth:`take_over` right after the
 join, :meth:`start` before the node reports ready (its files are published when ``ready`` is
 set), :meth:`jobs` run by the maintenance loop, :meth:`hand_off` during a graceful
-leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.service.files_jobs`.
+leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.node.records.jobs`.
 """
 
 from __future__ import annotations
@@ -29,29 +29,29 @@ from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from chordshare.api.deps import HeldFile
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import (
     ChordshareError,
     ConfigError,
 )
-from chordshare.node.chord import ChordNode
-from chordshare.node.records import RecordNode
-from chordshare.node.transfer import FileTransferService
-from chordshare.node.upload import Uploader, UploadResult
+from chordshare.model.held import HeldFile
+from chordshare.model.manifest import FileManifest, FileRecord
+from chordshare.node.records.jobs import Publisher, RepairPacer
+from chordshare.node.records.node import RecordNode
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.transfer.fetch import Fetcher
+from chordshare.node.transfer.holders import HolderLocator
+from chordshare.node.transfer.serve import FileTransferService
+from chordshare.node.transfer.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig
-from chordshare.service.files_fetch import Fetcher
-from chordshare.service.files_jobs import Publisher, RepairPacer
-from chordshare.service.holders import HolderLocator
-from chordshare.storage.blobs import BlobStore
-from chordshare.storage.index import ScanResult, SharedIndex
-from chordshare.storage.model import FileManifest, FileRecord
-from chordshare.storage.records import RecordStore
-from chordshare.transport.grpc.records_servicer import records_registrar
+from chordshare.storage.files.blobs import BlobStore
+from chordshare.storage.files.index import ScanResult, SharedIndex
+from chordshare.storage.records.store import RecordStore
+from chordshare.transport.grpc.records.servicer import records_registrar
 from chordshare.transport.grpc.server import Registrar
-from chordshare.transport.grpc.transfer_servicer import transfer_registrar
-from chordshare.transport.records_base import RecordClient, message_budget
-from chordshare.transport.transfer_base import TransferClient, TransferLimits
+from chordshare.transport.grpc.transfer.servicer import transfer_registrar
+from chordshare.transport.ports.records import RecordClient, message_budget
+from chordshare.transport.ports.transfer import TransferClient, TransferLimits
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ SPOOL_DIR = "spool"
 """Under ``data_dir``: REST uploads being received (hashed while spooled, then pushed)."""
 
 Job = tuple[str, float, Callable[[], Awaitable[object]]]
-"""(name, interval in seconds, step): what :class:`chordshare.node.maintenance.Maintenance`
+"""(name, interval in seconds, step): what :class:`chordshare.node.ring.maintenance.Maintenance`
 runs on a jittered timer."""
 
 

@@ -35,8 +35,8 @@ from prometheus_client import CollectorRegistry
 from chordshare.api.app import create_app, install_files
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import PeerError
-from chordshare.node.chord import ChordNode
-from chordshare.node.maintenance import MERGE_EVERY, Maintenance
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.maintenance import MERGE_EVERY, Maintenance
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
 from chordshare.service.config import NodeConfig, host_port
@@ -44,8 +44,8 @@ from chordshare.service.files import NodeFiles
 from chordshare.service.logs import NodeLogFilter
 from chordshare.service.rest import RestServer, bind_socket, free_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
-from chordshare.transport.grpc.records_client import GrpcRecordClient
-from chordshare.transport.grpc.transfer_client import GrpcTransferClient
+from chordshare.transport.grpc.records.client import GrpcRecordClient
+from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
 log = logging.getLogger(__name__)
 

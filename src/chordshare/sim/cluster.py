@@ -12,12 +12,12 @@ import random
 from collections.abc import Iterable
 
 from chordshare.clock import ManualClock
-from chordshare.node.chord import ChordNode
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import IdSpace, PeerRef, RoutingTable
 from chordshare.ring.invariants import check_converged, check_invariant, finger_problems
 from chordshare.ring.oracle import RingOracle
-from chordshare.transport.memory import MemoryNetwork
+from chordshare.transport.memory.network import MemoryNetwork
 
 
 class MemoryCluster:

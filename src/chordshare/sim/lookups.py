@@ -13,8 +13,8 @@ import bisect
 from dataclasses import dataclass, field
 
 from chordshare.errors import LookupFailed
-from chordshare.node.chord import ChordNode
-from chordshare.transport.memory import MemoryNetwork
+from chordshare.node.ring.chord import ChordNode
+from chordshare.transport.memory.network import MemoryNetwork
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from chordshare.node.settings import RingSettings
+from chordshare.node.ring.settings import RingSettings
 
 OUR_REPLICAS = 3
 """k: a key is lost only when its owner and both next successors fail (p^3 = 12.5% at p = 1/2);

@@ -8,12 +8,12 @@ exception tree once on each side (:mod:`.status`).
 """
 
 from chordshare.transport.grpc.channels import DEFAULT_MAX_CHANNELS, ChannelCache
-from chordshare.transport.grpc.client import GrpcPeerClient
-from chordshare.transport.grpc.codec import MAX_ID_BYTES, WireCodec
 from chordshare.transport.grpc.metrics import ServerMetrics
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES
+from chordshare.transport.grpc.ring.client import GrpcPeerClient
+from chordshare.transport.grpc.ring.codec import MAX_ID_BYTES, WireCodec
+from chordshare.transport.grpc.ring.servicer import RING_SERVICE_NAME
 from chordshare.transport.grpc.server import GrpcServer, Registrar, join_host_port
-from chordshare.transport.grpc.servicer import RING_SERVICE_NAME
 
 __all__ = [
     "DEFAULT_MAX_CHANNELS",

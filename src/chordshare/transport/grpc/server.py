@@ -25,13 +25,13 @@ from grpc_reflection.v1alpha import reflection
 
 from chordshare.errors import ConfigError, InvalidInput
 from chordshare.ring import IdSpace
-from chordshare.transport.base import RingService
-from chordshare.transport.grpc.codec import WireCodec
 from chordshare.transport.grpc.generated import ring_pb2_grpc
 from chordshare.transport.grpc.interceptors import error_interceptor
 from chordshare.transport.grpc.metrics import ServerMetrics
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES, server_options
-from chordshare.transport.grpc.servicer import RING_SERVICE_NAME, RingServicer
+from chordshare.transport.grpc.ring.codec import WireCodec
+from chordshare.transport.grpc.ring.servicer import RING_SERVICE_NAME, RingServicer
+from chordshare.transport.ports.ring import RingService
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,69 @@
+"""Operations routes: liveness and graceful leave."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, HTTPException, status
+
+from chordshare.api.deps import ApiContext, ContextDep, NodeDep
+from chordshare.api.errors import error_responses
+from chordshare.api.schemas.ring import Health, LeaveAccepted
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    description="200 while the process serves requests; `status` turns `leaving` once a "
+    "graceful leave has begun.",
+    response_model=Health,
+)
+async def healthz(node: NodeDep) -> Health:
+    return Health(status="leaving" if node.left else "ok", id=node.space.hex(node.me.id))
+
+
+@router.post(
+    "/api/v1/leave",
+    summary="Leave the ring gracefully and exit",
+    description="Starts the node's graceful leave (hand records and neighbours over, then stop) "
+    "in the background and answers 202 at once, so the reply is not cut off by the shutdown. "
+    "Repeating the call while the leave runs starts nothing new. 501 when this node was "
+    "started without a leave handler.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=LeaveAccepted,
+    responses=error_responses(501),
+)
+async def leave(context: ContextDep) -> LeaveAccepted:
+    if context.on_leave is None:
+        raise HTTPException(
+            status_code=status.HTTP_501_NOT_IMPLEMENTED,
+            detail="this node was started without a leave handler; stop its service instead "
+            "(e.g. SIGTERM), which leaves gracefully",
+        )
+    if context.leave_task is None:
+        context.leave_task = start_leave(context)
+    return LeaveAccepted(id=context.node.space.hex(context.node.me.id))
+
+
+def start_leave(context: ApiContext) -> asyncio.Task[None]:
+    """Run ``on_leave`` as a task owned by the context (a bare task could be garbage-collected
+    mid-leave); its failure is logged, since no request is left to report it to."""
+    assert context.on_leave is not None
+    handler = context.on_leave
+
+    async def run() -> None:
+        await handler()
+
+    task = asyncio.get_running_loop().create_task(run(), name="chordshare-api-leave")
+    task.add_done_callback(_log_failure)
+    return task
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("graceful leave failed", exc_info=exc)

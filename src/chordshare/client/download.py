@@ -1,0 +1,342 @@
+"""The download half of ``chordshare get``: from a located record to a verified file on disk.
+
+The record comes from any node over REST (``GET /api/v1/network/files/{name}``); the bytes come
+straight from the record's providers over gRPC, in parallel, through
+:func:`chordshare.node.transfer.download.download_file`: every piece verified against its SHA-256,
+written into ``<dest>.part`` with a log of verified pieces, renamed into place when whole. An
+interrupted run (Ctrl-C, SIGKILL, a crash) leaves the partial file and its log; the next run
+re-verifies the logged pieces and fetches only the rest.
+
+gRPC is imported only when a download starts, so the other client commands stay quick to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import os
+import re
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, Iterator
+from contextlib import aclosing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from chordshare.api.schemas.files import FileRecordView
+from chordshare.clock import Clock, SystemClock
+from chordshare.errors import InvalidInput, PeerProtocolError, StorageError
+from chordshare.model.manifest import FileManifest, FileRecord
+from chordshare.model.names import path_in, validate_name
+from chordshare.node.transfer.download import DownloadReport, DownloadSettings, download_file
+from chordshare.ring import PeerRef
+from chordshare.storage.files.pieces import hash_file
+from chordshare.transport.ports.transfer import Chunk, TransferClient
+
+MIB = 1 << 20
+MIN_BATCHES = 16
+"""A download is cut into at least this many batches (one gRPC stream each, whole pieces), so a
+file held by three or four providers is spread over all of them even when it is only a few
+pieces long, and a batch lost with its provider is cheap to fetch again."""
+MAX_BATCH_BYTES = 16 * MIB
+"""Upper bound of a batch: the library's default, where the set-up of a stream is amortized."""
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """``"20M"``, ``"512k"``, ``"1.5GiB"`` or plain bytes -> bytes (binary units)."""
+    match = _SIZE.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidInput(f"not a positive size: {text!r} (e.g. 20M, 512K, 1G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+# -- where the file goes ----------------------------------------------------------------------
+
+
+def destination(output: Path | None, name: str) -> Path:
+    """The file ``get`` writes: ``./NAME`` by default, ``DIR/NAME`` when ``-o`` is a directory,
+    else ``-o`` itself (its directory must exist). ``name`` is checked to be a display name, so
+    a name from the network never becomes a path."""
+    validate_name(name)
+    if output is None:
+        return path_in(Path.cwd(), name)
+    if output.is_dir():
+        return path_in(output, name)
+    if str(output).endswith(os.sep):
+        raise InvalidInput(f"{output}: no such directory")
+    if not output.parent.is_dir():
+        raise InvalidInput(f"{output.parent}: no such directory")
+    return output
+
+
+def same_content(path: Path, manifest: FileManifest) -> bool | None:
+    """Whether the existing ``path`` already holds ``manifest``'s bytes (None: nothing there).
+    A file of the right size is hashed piece by piece as the network hashes it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot inspect {path}: {exc.strerror or exc}") from exc
+    if not path.is_file() or st.st_size != manifest.size:
+        return False
+    try:
+        return hash_file(path, manifest.name, manifest.piece_size) == manifest
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def exclusive(dest: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``<dest>.part`` (creating it) for the whole download, so that a
+    second ``get`` into the same file fails at once instead of racing the first one's rename.
+    The lock is released with the descriptor, so a killed ``get`` leaves no stale lock."""
+    part = dest.with_name(dest.name + ".part")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(part, flags, 0o644)
+    except OSError as exc:
+        raise StorageError(f"cannot create {part}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InvalidInput(f"another chordshare get is writing {dest}") from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+# -- what get reports -------------------------------------------------------------------------
+
+
+class ProviderPieces(BaseModel):
+    node_id: str
+    grpc_address: str
+    pieces: int
+
+
+class BadProvider(BaseModel):
+    node_id: str
+    grpc_address: str
+    reason: str
+
+
+class GetReport(BaseModel):
+    """What ``chordshare get --json`` prints."""
+
+    name: str
+    path: str
+    size: int
+    content_hash: str
+    sha256: str
+    """SHA-256 of the whole file as written (every piece was verified on receipt already)."""
+    pieces: int
+    resumed_pieces: int
+    """Pieces found verified in the partial file of an interrupted earlier run."""
+    fetched_pieces: int
+    """Pieces that moved over the network in this run."""
+    providers: list[ProviderPieces]
+    """Every provider that served pieces in this run, with how many."""
+    bad_providers: list[BadProvider]
+    already_present: bool
+    """The destination already held these bytes: nothing was fetched."""
+    seconds: float
+    mib_per_s: float
+    """Fetched bytes per second of transfer (hashing the whole file afterwards excluded)."""
+
+
+def report_of(
+    view: FileRecordView, result: DownloadReport | None, path: Path, seconds: float
+) -> GetReport:
+    by_id = {int(p.node_id, 16): p for p in view.providers}
+    manifest = view.to_record().manifest
+
+    def address(node_id: int) -> str:
+        provider = by_id.get(node_id)
+        return provider.grpc_address if provider is not None else "?"
+
+    def hex_id(node_id: int) -> str:
+        provider = by_id.get(node_id)
+        return provider.node_id if provider is not None else format(node_id, "x")
+
+    fetched = result.fetched_pieces if result else 0
+    fetched_bytes = sum(
+        n * manifest.piece_size for n in (result.pieces_from.values() if result else ())
+    )
+    fetched_bytes = min(fetched_bytes, manifest.size)
+    return GetReport(
+        name=manifest.name,
+        path=str(path),
+        size=manifest.size,
+        content_hash=manifest.content_hash.hex(),
+        sha256=sha256_of(path),
+        pieces=manifest.pieces,
+        resumed_pieces=result.resumed_pieces if result else 0,
+        fetched_pieces=fetched,
+        providers=[
+            ProviderPieces(node_id=hex_id(i), grpc_address=address(i), pieces=n)
+            for i, n in sorted((result.pieces_from if result else {}).items())
+        ],
+        bad_providers=[
+            BadProvider(node_id=hex_id(i), grpc_address=address(i), reason=why)
+            for i, why in sorted((result.bad_providers if result else {}).items())
+        ],
+        already_present=result is None,
+        seconds=round(seconds, 3),
+        mib_per_s=round(fetched_bytes / MIB / seconds, 1) if seconds > 0 and fetched else 0.0,
+    )
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Paced:
+    """A :class:`TransferClient` that keeps downloads, over all streams together, under
+    ``rate`` bytes per second (``get --limit-rate``): each chunk takes the next free slot on a
+    shared timeline and is handed on when its slot begins."""
+
+    inner: TransferClient
+    rate: float
+    clock: Clock = field(default_factory=SystemClock)
+    _free_at: float = 0.0
+
+    async def _pace(self, size: int) -> None:
+        now = self.clock.now()
+        start = max(now, self._free_at)
+        self._free_at = start + size / self.rate
+        if start > now:
+            await self.clock.sleep(start - now)
+
+    async def download(
+        self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
+    ) -> AsyncGenerator[Chunk, None]:
+        stream = self.inner.download(peer, content_hash, first_piece, piece_count)
+        async with aclosing(stream):
+            async for chunk in stream:
+                await self._pace(memoryview(chunk.data).nbytes)
+                yield chunk
+
+    async def upload(
+        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+    ) -> PeerRef:
+        return await self.inner.upload(peer, manifest, chunks)
+
+
+def settings_for(manifest: FileManifest) -> DownloadSettings:
+    """At least :data:`MIN_BATCHES` batches of whole pieces, at most 16 MiB each."""
+    batch = max(manifest.piece_size, min(MAX_BATCH_BYTES, manifest.size // MIN_BATCHES))
+    return DownloadSettings(batch_bytes=batch)
+
+
+@dataclass(slots=True)
+class Progressed:
+    """The last progress a download reported (for the line printed when it is interrupted)."""
+
+    done: int = 0
+    total: int = 0
+
+
+async def _fetch(
+    record: FileRecord,
+    dest: Path,
+    progress: Progress,
+    seen: Progressed,
+    rate: float | None,
+    settings: DownloadSettings | None,
+) -> tuple[DownloadReport, float]:
+    """The download's report and its seconds (from the first request on: not counting the
+    import of gRPC or the set-up of the event loop)."""
+    from chordshare.transport.grpc.transfer.client import GrpcTransferClient
+
+    task = progress.add_task(record.name, total=record.manifest.size)
+
+    def step(done: int, total: int) -> None:
+        seen.done, seen.total = done, total
+        progress.update(task, completed=done, total=total)
+
+    grpc_client = GrpcTransferClient()
+    client: TransferClient = grpc_client if rate is None else Paced(grpc_client, rate)
+    began = time.monotonic()
+    try:
+        report = await download_file(
+            client,
+            record,
+            dest,
+            settings=settings or settings_for(record.manifest),
+            progress=step,
+        )
+    finally:
+        await grpc_client.close()
+    return report, time.monotonic() - began
+
+
+def progress_bar(console: Console, enabled: bool = True) -> Progress:
+    """The transfer bar (name, bar, bytes, speed, time left); drawn only on a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled or not console.is_terminal,
+    )
+
+
+def fetch(
+    view: FileRecordView,
+    dest: Path,
+    console: Console,
+    *,
+    force: bool = False,
+    rate: float | None = None,
+    settings: DownloadSettings | None = None,
+    seen: Progressed | None = None,
+) -> GetReport:
+    """Download the file of record ``view`` to ``dest`` with a progress bar on ``console``;
+    the report.
+
+    An existing file with the same content is kept (nothing fetched); one with other content is
+    an error unless ``force``. Raises :class:`KeyboardInterrupt` on Ctrl-C (the partial file
+    stays for a resume) and chordshare errors for everything else."""
+    seen = seen if seen is not None else Progressed()
+    record = domain_record(view)
+    present = same_content(dest, record.manifest)
+    if present:
+        return report_of(view, None, dest, 0.0)
+    if present is False and not force:
+        raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
+    with exclusive(dest), progress_bar(console) as bar:
+        result, seconds = asyncio.run(_fetch(record, dest, bar, seen, rate, settings))
+    return report_of(view, result, result.path, seconds)
+
+
+def domain_record(view: FileRecordView) -> FileRecord:
+    """The record a node answered, checked: a display name, hashes that fit the size and add up
+    to the content hash (else PeerProtocolError: the node broke the contract)."""
+    validate_name(view.name)
+    try:
+        return view.to_record()
+    except ValueError as exc:
+        raise PeerProtocolError(f"the node answered an inconsistent record: {exc}") from exc

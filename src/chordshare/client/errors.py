@@ -1,0 +1,107 @@
+"""Failures of the REST clients, translated once into the project's exception tree (DESIGN.md
+§3.6); the table is in :mod:`chordshare.client.rest`. Shared by the ring and file halves of the
+clients (:mod:`chordshare.client.rest`, :mod:`chordshare.client.files`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from chordshare.api.schemas.ring import ErrorBody
+from chordshare.errors import (
+    ChordshareError,
+    IntegrityError,
+    InvalidInput,
+    InvalidName,
+    JoinFailed,
+    LookupFailed,
+    NotFound,
+    PeerError,
+    PeerProtocolError,
+    PeerTimeout,
+    PeerUnavailable,
+    TransferError,
+)
+from chordshare.transport.ports.transfer import LimitExceeded
+
+REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
+    cls.__name__: cls
+    for cls in (
+        InvalidInput,
+        InvalidName,
+        NotFound,
+        PeerError,
+        PeerUnavailable,
+        PeerTimeout,
+        PeerProtocolError,
+        LookupFailed,
+        JoinFailed,
+        TransferError,
+        IntegrityError,
+        LimitExceeded,
+    )
+}
+"""Exception classes a server may name in ``ErrorBody.error`` and the client raises as such.
+Local-only failures of the remote node (ConfigError, StorageError) are not re-raised as if they
+were ours: they fall back to the status mapping."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@contextmanager
+def translate_transport_errors(url: str) -> Iterator[None]:
+    """httpx's exceptions -> chordshare's, with the URL that failed."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise PeerTimeout(f"{url}: no answer in time ({type(exc).__name__})") from exc
+    except httpx.NetworkError as exc:
+        raise PeerUnavailable(f"{url}: unreachable: {_describe(exc)}") from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise InvalidInput(f"{url}: not a usable node URL: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise PeerProtocolError(f"{url}: {_describe(exc)}") from exc
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def error_from_response(response: httpx.Response) -> ChordshareError:
+    """The exception an error response stands for, carrying the server's ``detail``."""
+    status = response.status_code
+    try:
+        body = ErrorBody.model_validate_json(response.content)
+        detail, name = body.detail, body.error
+    except ValidationError:
+        detail, name = response.text[:200] or response.reason_phrase, None
+    cls = REMOTE_ERRORS.get(name or "")
+    if cls is None:
+        if status == 404:
+            cls = NotFound
+        elif 400 <= status < 500 or status == 501:
+            cls = InvalidInput
+        elif status == 503:
+            cls = PeerUnavailable
+        elif status == 504:
+            cls = PeerTimeout
+        else:
+            cls = PeerProtocolError
+            detail = f"HTTP {status} from {response.request.url}: {detail}"
+    return cls(detail)
+
+
+def decode(response: httpx.Response, model: type[M]) -> M:
+    if not response.is_success:
+        raise error_from_response(response)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise PeerProtocolError(
+            f"{response.request.url}: answer does not fit {model.__name__}: {exc}"
+        ) from exc

@@ -1,0 +1,22 @@
+"""A file a node holds and serves, and where its bytes live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from chordshare.model.manifest import FileManifest
+
+FileSource = Literal["shared", "store"]
+"""Where a held file lives: the shared directory, or the node's blob store (uploads it holds,
+files it downloaded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFile:
+    """A file this node holds and serves: its manifest and the path its bytes are read from."""
+
+    source: FileSource
+    manifest: FileManifest
+    path: Path

@@ -1,0 +1,109 @@
+"""Values around DHT records: their identity, pages of them, and the limits on their shape.
+
+A record's identity is ``(name, content hash)``: two different files may share a display name,
+and each variant is a record of its own under the same ring key (the name's ring id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chordshare.errors import InvalidInput, InvalidName
+from chordshare.model.manifest import DIGEST_SIZE, FileRecord
+from chordshare.model.names import name_problem
+
+MAX_PIECES_PER_RECORD = 1 << 16
+"""65,536 piece hashes (2 MiB of SHA-256 digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
+16 MiB pieces. The cap keeps any single record inside one bounded message
+(``chordshare.transport.ports.records.MAX_MESSAGE_BYTES``), so every page makes progress."""
+
+MAX_PROVIDERS_PER_RECORD = 64
+"""A record keeps the 64 latest-expiring providers. A downloader uses a handful at once; 64 leave
+room to pick live, near ones and keep a popular record to ~200 KiB at worst (a provider with the
+longest allowed address and URI is ~3 KiB)."""
+
+MAX_ADDRESS_CHARS = 1024
+"""Same bound as a ring peer's gRPC address (host names are at most 253 characters)."""
+
+MAX_URI_CHARS = 2048
+"""The de facto URL limit of browsers and HTTP servers."""
+
+_RECORD_OVERHEAD = 64
+"""Bytes of protobuf framing and fixed fields per record (size, piece size, content hash, tags),
+rounded up."""
+
+_PROVIDER_OVERHEAD = 48
+"""Bytes per provider besides its two strings: a 20-byte id, an 8-byte double, tags, lengths."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RecordKey:
+    """Which record: a name and the content hash of one file published under it."""
+
+    name: str
+    content_hash: bytes
+
+    @classmethod
+    def of(cls, record: FileRecord) -> RecordKey:
+        return cls(record.name, record.manifest.content_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """Part of a range of records. ``more``: ask again with ``after=RecordKey.of(records[-1])``."""
+
+    records: tuple[FileRecord, ...]
+    more: bool
+
+    @property
+    def next_after(self) -> RecordKey | None:
+        return RecordKey.of(self.records[-1]) if self.more and self.records else None
+
+
+def encoded_size(record: FileRecord) -> int:
+    """An upper estimate of the record's protobuf size in bytes, used to fill bounded pages."""
+    m = record.manifest
+    size = _RECORD_OVERHEAD + len(m.name.encode("utf-8")) + (DIGEST_SIZE + 2) * m.pieces
+    for p in record.providers:
+        size += _PROVIDER_OVERHEAD + len(p.grpc_address.encode()) + len(p.uri.encode())
+    return size
+
+
+def record_problem(record: FileRecord) -> str | None:
+    """Why ``record`` may not enter the DHT, or ``None``. The manifest already validated its
+    sizes and digests on construction; this adds the name rules and the size caps."""
+    problem = name_problem(record.name)
+    if problem is not None:
+        return problem
+    if record.manifest.pieces > MAX_PIECES_PER_RECORD:
+        return f"{record.manifest.pieces} pieces, at most {MAX_PIECES_PER_RECORD} allowed"
+    if not record.providers:
+        return "a record needs at least one provider"
+    if len(record.providers) > MAX_PROVIDERS_PER_RECORD:
+        return f"{len(record.providers)} providers, at most {MAX_PROVIDERS_PER_RECORD} allowed"
+    seen: set[int] = set()
+    for i, p in enumerate(record.providers):
+        if p.node_id < 0:
+            return f"providers[{i}].node_id is negative"
+        if p.node_id in seen:
+            return f"providers[{i}]: node {p.node_id:#x} is listed twice"
+        seen.add(p.node_id)
+        if not p.grpc_address or len(p.grpc_address) > MAX_ADDRESS_CHARS:
+            return f"providers[{i}].grpc_address must be 1..{MAX_ADDRESS_CHARS} characters"
+        if len(p.uri) > MAX_URI_CHARS:
+            return f"providers[{i}].uri is longer than {MAX_URI_CHARS} characters"
+        if p.expires_at != p.expires_at or p.expires_at in (float("inf"), float("-inf")):
+            return f"providers[{i}].expires_at is not a finite time"
+    return None
+
+
+def check_record(record: FileRecord) -> FileRecord:
+    """Return ``record`` if it may enter the DHT; raise :class:`InvalidName` for a bad name and
+    :class:`InvalidInput` for anything else."""
+    name = name_problem(record.name)
+    if name is not None:
+        raise InvalidName(f"record name {record.name!r}: {name}")
+    problem = record_problem(record)
+    if problem is not None:
+        raise InvalidInput(f"record {record.name!r}: {problem}")
+    return record

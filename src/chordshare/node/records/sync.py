@@ -1,0 +1,83 @@
+"""Moving a key range of records between this node and a peer, one bounded page at a time.
+
+Used by join take-over (pull), hand-off and replica repair (push), and stray hand-over (push,
+then forget what the peer acknowledged). Pages are bounded by
+:data:`chordshare.transport.ports.records.MAX_RECORDS_PER_CALL` and the node's message budget
+(``MAX_MESSAGE_BYTES`` by default).
+"""
+
+from __future__ import annotations
+
+from chordshare.model.records import RecordKey
+from chordshare.ring import PeerRef
+from chordshare.storage.records.store import RecordStore
+from chordshare.transport.ports.records import (
+    MAX_MESSAGE_BYTES,
+    MAX_RECORDS_PER_CALL,
+    RecordClient,
+)
+
+MAX_PAGES = 1 << 16
+"""Pages in one transfer at most (16M records): a peer that keeps answering ``more`` with the same
+cursor, or a range that keeps growing under us, cannot hold a transfer open forever."""
+
+
+class RangeSync:
+    def __init__(
+        self,
+        me: PeerRef,
+        store: RecordStore,
+        client: RecordClient,
+        message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.me = me
+        self.message_bytes = message_bytes
+        self.store = store
+        self.client = client
+
+    async def pull(self, peer: PeerRef, start: int, end: int) -> int:
+        """Merge ``peer``'s records in ``(start, end]`` into the local store; returns how many
+        records were received. Raises ``PeerError`` if the peer fails part-way (what arrived
+        before stays: merging is idempotent)."""
+        received = 0
+        after: RecordKey | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.client.fetch_range(peer, start, end, after)
+            if page.records:
+                await self.store.put(page.records)
+                received += len(page.records)
+            cursor = page.next_after
+            if cursor is None or cursor == after:
+                break
+            after = cursor
+        return received
+
+    async def push(
+        self,
+        peer: PeerRef,
+        start: int,
+        end: int,
+        *,
+        replicate: bool = False,
+        forget: bool = False,
+    ) -> int:
+        """Send the local records in ``(start, end]`` to ``peer``; returns how many were sent.
+
+        With ``forget``, each page is forgotten locally once ``peer`` has acknowledged it (only
+        the provider entries sent: a refresh that arrived meanwhile stays). Raises ``PeerError``
+        if the peer fails; pages already acknowledged stay sent (and forgotten)."""
+        sent = 0
+        after: RecordKey | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.store.range_page(
+                start, end, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=self.message_bytes
+            )
+            if page.records:
+                await self.client.store_records(peer, page.records, replicate)
+                sent += len(page.records)
+                if forget:
+                    await self.store.discard(page.records)
+            after = page.next_after
+            if after is None:
+                break
+        return sent

@@ -1,0 +1,380 @@
+"""A Chord node: the RPC handlers other nodes call, and the maintenance algorithms it runs.
+
+Maintenance follows Zave's corrected protocol (IEEE TSE 2017): a joining node copies a member's
+successor list; ``stabilize`` adopts ``[succ] + succ.successor_list`` and drops dead successors
+(successor-list repair); ``rectify`` replaces ``notify``; graceful leave tells both neighbours.
+Everything talks to peers through :class:`PeerClient`, so the same code runs over gRPC, in
+memory and in the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+
+from chordshare.clock import Clock
+from chordshare.errors import InvalidInput, JoinFailed, LookupFailed, PeerError
+from chordshare.node.ring.lookup import IterativeLookup, LookupResult, hop_limit
+from chordshare.node.ring.settings import RingSettings
+from chordshare.node.ring.stats import NodeStats
+from chordshare.ring import IdSpace, NextHop, PeerRef, RoutingTable, in_half_open
+from chordshare.transport.ports.ring import NodeInfo, PeerClient
+
+log = logging.getLogger(__name__)
+
+PING_ATTEMPTS = 2
+"""Unanswered pings before a neighbour is declared dead: one lost message is not a crash, and two
+in a row on a network losing 10% of messages happen 1% of the time (and then stabilize re-learns
+the neighbour from its successor's predecessor)."""
+
+
+class ChordNode:
+    """One member of the ring. Implements :class:`chordshare.transport.ports.ring.RingService`."""
+
+    def __init__(
+        self,
+        space: IdSpace,
+        me: PeerRef,
+        client: PeerClient,
+        clock: Clock,
+        settings: RingSettings | None = None,
+    ) -> None:
+        self.space = space
+        self.me = me
+        self.client = client
+        self.clock = clock
+        self.settings = settings or RingSettings()
+        self.table = RoutingTable(space, me, self.settings.successor_list_size)
+        self.stats = NodeStats()
+        self._next_finger = 0
+        self.left = False
+        self.predecessor_listeners: list[Callable[[PeerRef | None, PeerRef | None], None]] = []
+
+    def __repr__(self) -> str:
+        return f"ChordNode({self.space.short(self.me.id)} @ {self.me.grpc_address})"
+
+    # -- RingService: answers to other nodes -------------------------------------------------
+
+    async def get_node_info(self) -> NodeInfo:
+        return NodeInfo(self.me, self.table.predecessor, self.table.successors.peers())
+
+    async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
+        return self._step(self._valid_id(key), exclude)
+
+    async def rectify(self, candidate: PeerRef) -> None:
+        """Zave's ``rectify``: adopt ``candidate`` as predecessor if it is closer than the current
+        one, or if the current one is gone."""
+        self._valid_id(candidate.id)
+        current = self.table.predecessor
+        if current is not None and current.id == candidate.id:
+            return
+        if self.table.should_rectify(candidate, predecessor_alive=True):
+            self._set_predecessor(candidate)
+            self._learn_if_alone(candidate)
+            return
+        assert current is not None  # should_rectify adopts when there is no predecessor
+        if not await self._alive(current):
+            self._set_predecessor(candidate)
+
+    async def leave_notice(
+        self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
+    ) -> None:
+        """A neighbour leaves gracefully: splice it out (its successor list and predecessor are
+        passed along so that no stabilize round is lost)."""
+        was_successor = self.table.successor.id == leaving.id
+        was_predecessor = (
+            self.table.predecessor is not None and self.table.predecessor.id == leaving.id
+        )
+        self.table.forget(leaving.id)
+        if was_successor:
+            rest = [p for p in successors if p.id != leaving.id]
+            if rest:
+                self.table.successors.adopt(rest[0], rest[1:])
+        if was_predecessor:
+            replacement = predecessor if predecessor and predecessor.id != self.me.id else None
+            self._set_predecessor(replacement)
+        if self.table.alone and self.table.predecessor is not None:
+            self._set_predecessor(None)
+
+    async def ping(self) -> None:
+        return None
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _step(self, key: int, exclude: Collection[int]) -> NextHop:
+        return self.table.next_hop(
+            key, exclude, use_successor_list=self.settings.use_successor_list_routing
+        )
+
+    def estimated_ring_size(self) -> int:
+        """N estimated from successor-list density: r nodes span distance d, so N ≈ r·2^m/d."""
+        peers = self.table.successors.peers()
+        if len(peers) < self.table.successors.size:
+            return len(peers) + 1  # a list that is not full holds the whole rest of the ring
+        span = self.space.distance(self.me.id, peers[-1].id) or self.space.size
+        return max(len(peers) + 1, round(len(peers) * self.space.size / span))
+
+    async def find_successor(
+        self, key: int, start: PeerRef | None = None, *, confirm: bool | None = None
+    ) -> LookupResult:
+        """The node that owns ``key``, found iteratively (from ``start``, default this node).
+        ``confirm=False`` skips the owner confirmation (one call) where a hint is enough."""
+        lookup = IterativeLookup(
+            self.space,
+            self.client,
+            self.me,
+            self._step,
+            max_hops=hop_limit(self.estimated_ring_size()),
+            failover=self.settings.lookup_failover,
+            confirm=confirm,
+            on_peer_failed=self._finger_failed,
+        )
+        try:
+            result = await lookup.run(key, start)
+        except LookupFailed:
+            self.stats.lookups_failed += 1
+            raise
+        self.stats.record_lookup(result.hops)
+        return result
+
+    async def lookup_key(self, key: str | bytes) -> LookupResult:
+        return await self.find_successor(self.space.hash_key(key))
+
+    # -- joining and leaving ----------------------------------------------------------------
+
+    async def join(self, seed: PeerRef) -> None:
+        """Join the ring through ``seed``: find our successor, copy its successor list (Zave),
+        and tell it about us so it need not wait for a stabilize round."""
+        if seed.id == self.me.id:
+            if seed.grpc_address == self.me.grpc_address:
+                return  # joining through ourselves: we are the ring
+            raise JoinFailed(
+                f"node id {self.space.short(self.me.id)} is already taken by {seed.grpc_address}"
+            )
+        try:
+            found = await self.find_successor(self.me.id, start=seed)
+        except LookupFailed as exc:
+            raise JoinFailed(
+                f"could not find our place through {seed.grpc_address}: {exc}"
+            ) from exc
+        successor = found.owner
+        if successor.id == self.me.id:
+            if successor.grpc_address != self.me.grpc_address:
+                raise JoinFailed(
+                    f"node id {self.space.short(self.me.id)} is already taken by "
+                    f"{successor.grpc_address}"
+                )
+            return  # already a member (a re-join after a restart with the same identity)
+        info = None
+        for candidate in (successor, *found.successors):
+            # A dead owner not yet repaired: the next live node in its list is our successor.
+            if candidate.id == self.me.id:
+                break
+            try:
+                info = await self.client.get_node_info(candidate)
+            except PeerError:
+                continue
+            successor = candidate
+            break
+        if info is None:
+            raise JoinFailed(f"no live successor found through {seed.grpc_address}")
+        self.table.predecessor = None
+        self.table.successors.adopt(successor, info.successors)
+        self.table.fingers.fill_from(0, successor)
+        self.left = False
+        await self._rectify_successor()
+        log.info("joined through %s; successor %s", seed.grpc_address, self._name(successor))
+
+    async def leave(self) -> None:
+        """Graceful leave: hand both neighbours what they need to close the gap at once."""
+        self.left = True
+        pred, succ = self.table.predecessor, self.table.successor
+        peers = self.table.successors.peers()
+        for target in (pred, succ):
+            if target is None or target.id == self.me.id:
+                continue
+            try:
+                await self.client.leave_notice(target, self.me, pred, peers)
+            except PeerError as exc:
+                log.warning("could not tell %s we are leaving: %s", self._name(target), exc)
+
+    # -- maintenance (run periodically by the service, or stepped by tests) ---------------------
+
+    async def stabilize(self) -> None:
+        """Verify our successor, adopt its predecessor if that lies between us, copy its list,
+        and rectify it. Dead successors are dropped and the next one is tried."""
+        if self.table.alone:
+            if self.table.predecessor is None:
+                return
+            # Someone joined a lone node: its predecessor is also its successor.
+            self.table.successors.adopt(self.table.predecessor, ())
+        for _ in range(self.settings.successor_list_size + 2):  # bounded: each pass drops one
+            if self.table.alone:
+                break
+            succ = self.table.successor
+            try:
+                info = await self.client.get_node_info(succ)
+            except PeerError:
+                await self._suspect(succ)
+                continue
+            candidate = info.predecessor
+            if candidate is not None and self.table.stabilize_candidate(candidate):
+                try:
+                    closer = await self.client.get_node_info(candidate)
+                except PeerError:
+                    self.table.fingers.remove(candidate.id)
+                else:
+                    self.table.successors.adopt(candidate, closer.successors)
+                    break
+            self.table.successors.adopt(succ, info.successors)
+            break
+        if self.table.alone and not await self._recover_successor():
+            return
+        await self._rectify_successor()
+
+    async def fix_fingers(self) -> None:
+        """Refresh up to ``fingers_per_round`` fingers, skipping fingers that share a successor."""
+        succ = self.table.successor
+        if self.table.alone:
+            return
+        for _ in range(self.settings.fingers_per_round):
+            i = self._next_finger
+            start = self.table.fingers.start(i)
+            if in_half_open(start, self.me.id, succ.id, self.space.size):
+                self._next_finger = self.table.fingers.fill_from(i, succ) % self.space.bits
+                continue
+            try:
+                # a finger is a routing hint, checked by every lookup that uses it: no need to
+                # confirm its owner (saves one call per finger refresh)
+                found = await self.find_successor(start, confirm=False)
+            except LookupFailed:
+                return
+            if found.owner.id == self.me.id:
+                # start lies between our predecessor and us: no finger beyond this point.
+                for j in range(i, self.space.bits):
+                    self.table.fingers.set(j, None)
+                self._next_finger = 0
+                continue
+            self._next_finger = self.table.fingers.fill_from(i, found.owner) % self.space.bits
+
+    async def check_predecessor(self) -> None:
+        pred = self.table.predecessor
+        if pred is not None and not await self._alive(pred):
+            log.info("predecessor %s is gone", self._name(pred))
+            self._set_predecessor(None)
+
+    async def merge_through(self, seed: PeerRef) -> bool:
+        """Heal a split ring (DESIGN.md §4): look ourselves up through ``seed``. If that ring does
+        not contain us, make the two rings cross at two points, then stabilize zips them
+        together (each node adopts a predecessor of its successor that lies between them):
+
+        * offer ourselves to the other ring: the node there that follows our id takes us as its
+          predecessor (rectify), so its old predecessor adopts us as successor;
+        * offer that node to our ring the same way, at the node of ours that follows its id;
+        * fold the other ring's nodes near us into our own successor list.
+
+        Every node runs this periodically through its seeds, so nodes that a first crossing left
+        behind are pulled in by their own checks. Returns whether the seed's ring was foreign."""
+        if seed.id == self.me.id:
+            return False
+        try:
+            found = await self.find_successor(self.me.id, start=seed)
+        except LookupFailed:
+            return False
+        if found.owner.id == self.me.id:
+            return False
+        other = found.owner
+        await self._offer(other, self.me)
+        try:
+            ours = await self.find_successor(other.id)
+        except LookupFailed:
+            ours = None
+        if ours is not None and ours.owner.id not in (other.id, self.me.id):
+            await self._offer(ours.owner, other)
+        before = self.table.successor.id
+        self.table.learn([other, *found.successors])
+        if self.table.successor.id != before:
+            await self._rectify_successor()
+        log.info("ring merge: %s belongs to another ring", self._name(other))
+        return True
+
+    async def _offer(self, target: PeerRef, candidate: PeerRef) -> None:
+        try:
+            await self.client.rectify(target, candidate)
+        except PeerError as exc:
+            log.debug("merge: %s did not take %s: %s", self._name(target), candidate, exc)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _recover_successor(self) -> bool:
+        """Every successor failed: fall back on the nearest live peer we still know (fingers,
+        predecessor). Stabilize then rebuilds the list from it."""
+        fallbacks = [*self.table.fingers.peers()]
+        if self.table.predecessor is not None:
+            fallbacks.append(self.table.predecessor)
+        fallbacks.sort(key=lambda p: self.space.distance(self.me.id, p.id))
+        for peer in fallbacks:
+            try:
+                info = await self.client.get_node_info(peer)
+            except PeerError:
+                self._finger_failed(peer)
+                continue
+            self.table.successors.adopt(peer, info.successors)
+            return True
+        return False
+
+    async def _rectify_successor(self) -> None:
+        succ = self.table.successor
+        if succ.id == self.me.id:
+            return
+        try:
+            await self.client.rectify(succ, self.me)
+        except PeerError as exc:
+            log.debug("rectify %s failed (%s); the next stabilize checks it", self._name(succ), exc)
+
+    async def _alive(self, peer: PeerRef) -> bool:
+        """Failure detection by deadline: dead after ``PING_ATTEMPTS`` unanswered pings, so a
+        single lost message does not evict a live neighbour."""
+        for _ in range(PING_ATTEMPTS):
+            try:
+                await self.client.ping(peer)
+            except PeerError:
+                continue
+            return True
+        return False
+
+    async def _suspect(self, peer: PeerRef) -> bool:
+        """A call to ``peer`` failed: forget it everywhere if it is really gone; returns that."""
+        self.table.fingers.remove(peer.id)
+        if await self._alive(peer):
+            return False
+        self.stats.peers_failed += 1
+        self.table.forget(peer.id)
+        return True
+
+    def _finger_failed(self, peer: PeerRef) -> None:
+        """A lookup hop failed: fingers are hints, drop it there; successors and predecessor are
+        only dropped by the checks that confirm a death (stabilize, check_predecessor)."""
+        self.stats.peers_failed += 1
+        self.table.fingers.remove(peer.id)
+
+    def _learn_if_alone(self, peer: PeerRef) -> None:
+        if self.table.alone:
+            self.table.successors.adopt(peer, ())
+
+    def _set_predecessor(self, peer: PeerRef | None) -> None:
+        old = self.table.predecessor
+        self.table.predecessor = peer
+        if (None if old is None else old.id) != (None if peer is None else peer.id):
+            for listener in self.predecessor_listeners:
+                listener(old, peer)
+
+    def _valid_id(self, ident: int) -> int:
+        """An id from another node: outside the ring is the caller's fault (InvalidInput)."""
+        try:
+            return self.space.check(ident)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    def _name(self, peer: PeerRef) -> str:
+        return f"{self.space.short(peer.id)}@{peer.grpc_address}"

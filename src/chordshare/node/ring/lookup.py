@@ -1,0 +1,216 @@
+"""Iterative lookup (Stoica et al. 2003, section IV.C, made iterative as in section V.A of the
+SIGCOMM paper): the caller drives every hop, so it sets the deadline, records the path and hop
+count, checks that every hop gets strictly closer to the key, and fails over around dead peers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from chordshare.errors import LookupFailed, PeerError
+from chordshare.ring import IdSpace, NextHop, PeerRef, in_half_open, in_open
+from chordshare.transport.ports.ring import PeerClient
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    key: int
+    owner: PeerRef
+    successors: tuple[PeerRef, ...]
+    """Peers after the owner, in ring order (replica holders): the owner's own list when the
+    lookup confirmed it, else as the last node asked saw them."""
+    hops: int
+    """Remote nodes asked (the origin's own routing step is free)."""
+    path: tuple[PeerRef, ...]
+    timeouts: int = 0
+    """Peers that failed to answer during this lookup."""
+
+
+def hop_limit(estimated_nodes: int) -> int:
+    """About 2·log2 N (DESIGN.md §4), with slack for stale fingers on a small or young ring."""
+    return 2 * math.ceil(math.log2(max(estimated_nodes, 2))) + 4
+
+
+@dataclass
+class _Frame:
+    node: PeerRef
+    step: NextHop
+    tried: set[int] = field(default_factory=set)
+    asked_with: int = 0
+    """How many peers were excluded when this node was last asked: asking it again only helps
+    once more peers are known dead."""
+
+
+CONFIRM_LIMIT = 4
+"""Moves per lookup to an owner's newer predecessor (a node that joined since the responder last
+stabilized); more than a few means churn faster than a lookup, and the last answer stands. Dead
+entries skipped on the way do not count: each is skipped once, bounded by the list's length."""
+
+
+class IterativeLookup:
+    """One lookup of one key. ``local_step`` answers for the origin without a round trip.
+
+    With ``failover`` (our default) a dead next hop costs a try of the next candidate, a node
+    whose candidates all failed is asked again with them excluded (the origin included), and the
+    owner named by the last step is confirmed with one ``get_node_info``: a dead owner is
+    skipped for the next live entry, and a node that joined just before the owner (the owner's
+    new predecessor) is taken when the key falls to it. Without ``failover`` this is the paper's
+    lookup: the first dead peer fails it, and the owner is trusted.
+    """
+
+    def __init__(
+        self,
+        space: IdSpace,
+        client: PeerClient,
+        origin: PeerRef,
+        local_step: Callable[[int, Collection[int]], NextHop],
+        *,
+        max_hops: int,
+        failover: bool = True,
+        confirm: bool | None = None,
+        on_peer_failed: Callable[[PeerRef], None] | None = None,
+    ) -> None:
+        self.space = space
+        self.confirm = failover if confirm is None else confirm
+        """Confirm the owner (default: with failover). Callers that only want a routing hint
+        (fix_fingers) or that contact the owner next anyway may skip the extra call."""
+        self.client = client
+        self.origin = origin
+        self.local_step = local_step
+        self.max_hops = max_hops
+        self.failover = failover
+        self.on_peer_failed = on_peer_failed
+        self.excluded: set[int] = set()
+        self.path: list[PeerRef] = []
+        self.hops = 0
+        self.timeouts = 0
+
+    async def run(self, key: int, start: PeerRef | None = None) -> LookupResult:
+        self.space.check(key)
+        if start is None or start == self.origin:
+            stack = [_Frame(self.origin, self.local_step(key, self.excluded))]
+        else:
+            try:
+                first = await self._ask(start, key)
+            except PeerError as exc:
+                raise LookupFailed(
+                    f"start node {start.grpc_address} did not answer: {exc}"
+                ) from exc
+            stack = [_Frame(start, first)]
+        while stack:
+            frame = stack[-1]
+            if frame.step.done:
+                result = await self._finish(frame, key)
+                if result is not None:
+                    return result
+                # every owner it named is dead: ask it again with them excluded, or backtrack
+                if not self.failover or not await self._reask(frame, key):
+                    stack.pop()
+                continue
+            candidate = next(
+                (
+                    p
+                    for p in frame.step.peers
+                    if p.id not in self.excluded and p.id not in frame.tried
+                ),
+                None,
+            )
+            if candidate is None:
+                # Every candidate this node offered failed: ask it again, now that it will skip
+                # the peers found dead; if it has nothing new, backtrack to the node before.
+                if not self.failover or not await self._reask(frame, key):
+                    stack.pop()
+                continue
+            frame.tried.add(candidate.id)
+            if not self._closer(candidate, frame.node, key):
+                self.excluded.add(candidate.id)  # a hop that does not progress is a protocol fault
+                continue
+            try:
+                step = await self._ask(candidate, key)
+            except PeerError:
+                self._failed(candidate)
+                if not self.failover:
+                    break
+                continue
+            stack.append(_Frame(candidate, step, asked_with=len(self.excluded)))
+        raise LookupFailed(
+            f"lookup of key {self.space.hex(key)} failed: every route ended at a dead peer "
+            f"({self.timeouts} timeouts)"
+        )
+
+    async def _ask(self, peer: PeerRef, key: int) -> NextHop:
+        if self.hops >= self.max_hops:
+            raise LookupFailed(f"lookup of key {self.space.hex(key)} exceeded {self.max_hops} hops")
+        step = await self.client.find_successor_step(peer, key, self.excluded)
+        self.hops += 1
+        self.path.append(peer)
+        return step
+
+    async def _reask(self, frame: _Frame, key: int) -> bool:
+        """Ask ``frame.node`` again with the peers now known dead excluded; False if that cannot
+        bring anything new."""
+        if frame.asked_with == len(self.excluded):
+            return False
+        frame.asked_with = len(self.excluded)
+        frame.tried.clear()
+        if frame.node == self.origin:
+            frame.step = self.local_step(key, self.excluded)
+            return True
+        try:
+            frame.step = await self.client.find_successor_step(frame.node, key, self.excluded)
+        except PeerError:
+            self._failed(frame.node)
+            return False
+        return True
+
+    async def _finish(self, frame: _Frame, key: int) -> LookupResult | None:
+        peers = [p for p in frame.step.peers if p.id not in self.excluded]
+        if self.confirm:
+            peers = await self._confirm(frame.node, peers, key)
+        if not peers:
+            return None
+        owner, *rest = peers
+        return LookupResult(key, owner, tuple(rest), self.hops, tuple(self.path), self.timeouts)
+
+    async def _confirm(self, responder: PeerRef, peers: list[PeerRef], key: int) -> list[PeerRef]:
+        """Check the named owner with one ``get_node_info``: skip it if dead; if its predecessor
+        lies between the responder and the key, that newer node is the owner. A confirmed
+        owner's answer also supplies the successors returned with it."""
+        size = self.space.size
+        moves = 0
+        while peers and moves < CONFIRM_LIMIT:
+            if peers[0] == self.origin or peers[0] == responder:
+                return peers  # our own or the responder's state: already first-hand
+            owner = peers[0]
+            try:
+                info = await self.client.get_node_info(owner)
+            except PeerError:
+                self._failed(owner)  # bounded by the list's length: each dead entry goes once
+                peers = peers[1:]
+                continue
+            pred = info.predecessor
+            if (
+                pred is None
+                or pred.id in self.excluded
+                or in_half_open(key, pred.id, owner.id, size)
+                or not in_open(pred.id, responder.id, owner.id, size)
+            ):
+                # confirmed: its own successor list is first-hand, and complete where the
+                # responder's list was cut short after the owner (the replica holders)
+                own = [p for p in info.successors if p.id not in self.excluded and p != owner]
+                return [owner, *(own or peers[1:])]
+            peers = [pred, *peers]  # joined since the responder last stabilized
+            moves += 1
+        return peers
+
+    def _failed(self, peer: PeerRef) -> None:
+        self.timeouts += 1
+        self.excluded.add(peer.id)
+        if self.on_peer_failed is not None:
+            self.on_peer_failed(peer)
+
+    def _closer(self, candidate: PeerRef, current: PeerRef, key: int) -> bool:
+        """Each hop must land strictly closer to the key, going clockwise."""
+        return self.space.distance(candidate.id, key) < self.space.distance(current.id, key)

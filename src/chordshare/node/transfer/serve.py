@@ -1,0 +1,131 @@
+"""The node's side of the Transfer protocol: serving pieces and receiving uploads.
+
+Downloads are served from the shared directory (through the :class:`SharedIndex`) and from the
+blob store (files this node received or fetched), looked up by content hash; bytes are read with
+``os.pread`` in bounded chunks and never verified here (the downloader verifies every piece and
+blames the provider on a mismatch, which covers a file edited after it was indexed).
+
+Uploads are checked as they arrive (:class:`PieceReceiver`): the header's name must be a valid
+display name and its size within ``max_file_bytes``; every chunk must belong to the declared
+manifest and every piece must hash right. A refused upload leaves nothing behind; an accepted
+one is fsynced and renamed into the blob store before the node answers with its identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+
+from chordshare.errors import InvalidInput, NotFound
+from chordshare.model.manifest import DIGEST_SIZE, FileManifest
+from chordshare.model.names import validate_name
+from chordshare.ring import PeerRef
+from chordshare.storage.files.blobs import BlobStore
+from chordshare.storage.files.index import SharedIndex
+from chordshare.storage.files.pieces import PieceReader, PieceReceiver
+from chordshare.transport.ports.transfer import Chunk, LimitExceeded, StreamGate, TransferLimits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class TransferStats:
+    pieces_served: int = 0
+    bytes_served: int = 0
+    uploads_stored: int = 0
+    uploads_refused: int = 0
+
+
+class FileTransferService:
+    """Implements :class:`chordshare.transport.ports.transfer.TransferService` for one node."""
+
+    def __init__(
+        self,
+        me: PeerRef,
+        blobs: BlobStore,
+        index: SharedIndex | None = None,
+        limits: TransferLimits | None = None,
+        *,
+        on_stored: Callable[[FileManifest], None] | None = None,
+    ) -> None:
+        """``on_stored`` is called (on the event loop) with the manifest of every upload this
+        node has stored, before it acknowledges it."""
+        self.me = me
+        self.blobs = blobs
+        self.index = index
+        self.limits = limits or TransferLimits()
+        self.gate = StreamGate(self.limits.max_streams_per_peer)
+        self.stats = TransferStats()
+        self._on_stored = on_stored
+
+    def _reader(self, content_hash: bytes) -> PieceReader:
+        if len(content_hash) != DIGEST_SIZE:
+            raise InvalidInput(f"content hash must be {DIGEST_SIZE} bytes")
+        reader = self.index.reader(content_hash) if self.index is not None else None
+        if reader is None:
+            reader = self.blobs.reader(content_hash)
+        if reader is None:
+            raise NotFound(f"no file with content hash {content_hash.hex()} here")
+        return reader
+
+    async def download(
+        self, content_hash: bytes, first_piece: int, piece_count: int, *, peer: str
+    ) -> AsyncGenerator[Chunk, None]:
+        with self.gate.stream(peer), self._reader(content_hash) as reader:
+            manifest = reader.manifest
+            if piece_count < 1 or first_piece < 0 or first_piece + piece_count > manifest.pieces:
+                raise InvalidInput(
+                    f"pieces {first_piece}+{piece_count} out of range (file has {manifest.pieces})"
+                )
+            step = self.limits.chunk_size
+            for piece in range(first_piece, first_piece + piece_count):
+                length = manifest.piece_length(piece)
+                for offset in range(0, length, step):
+                    data = reader.view(piece, offset, min(step, length - offset))
+                    self.stats.bytes_served += len(data)
+                    yield Chunk(piece, offset, data)
+                self.stats.pieces_served += 1
+
+    async def upload(
+        self, manifest: FileManifest, chunks: AsyncIterator[Chunk], *, peer: str
+    ) -> PeerRef:
+        try:
+            validate_name(manifest.name)
+            if manifest.size > self.limits.max_file_bytes:
+                raise LimitExceeded(
+                    f"{manifest.name} is {manifest.size} bytes, over the limit of "
+                    f"{self.limits.max_file_bytes}"
+                )
+            with self.gate.stream(peer):
+                await self._receive(manifest, chunks)
+        except BaseException:
+            self.stats.uploads_refused += 1
+            raise
+        self.stats.uploads_stored += 1
+        if self._on_stored is not None:
+            self._on_stored(manifest)
+        return self.me
+
+    async def _receive(self, manifest: FileManifest, chunks: AsyncIterator[Chunk]) -> None:
+        partial = self.blobs.incoming(manifest)
+        try:
+            receiver = PieceReceiver(manifest)
+            async for chunk in chunks:
+                if receiver.complete:
+                    raise InvalidInput(f"{manifest.name}: more bytes than the declared size")
+                receiver.check(chunk.piece, chunk.offset, memoryview(chunk.data).nbytes)
+                partial.write(chunk.piece, chunk.offset, chunk.data)
+                if receiver.feed(chunk.piece, chunk.offset, chunk.data):
+                    partial.mark_verified(chunk.piece)
+            if not receiver.complete:
+                raise InvalidInput(
+                    f"{manifest.name}: stream ended with {len(receiver.verified)} of "
+                    f"{manifest.pieces} pieces"
+                )
+            await asyncio.to_thread(partial.finish)
+        except BaseException:
+            partial.discard()
+            raise
+        log.info("stored %s (%d bytes) from an upload", manifest.name, manifest.size)

@@ -1,0 +1,203 @@
+"""Uploading a file into the network (issue 3 item 5).
+
+The holders of a file are the owner of the ring id of its *name* and the owner's next k-1
+successors, as for its DHT record (DESIGN.md §4), so the bytes live where the record does and
+stay available after the uploader leaves. The uploader hashes the file (a stream is spooled to
+``spool_dir`` first, since the header carries every piece hash), then streams it to the holders
+in parallel. A holder that fails is replaced by the next successor; a holder that cannot be
+reached at all counts as not being in the ring. The upload succeeds once min(k, ring size)
+holders have acknowledged, each after storing durably and verifying every piece; the result
+names them and carries the record to publish (``publish`` does it before returning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+from chordshare.errors import ChordshareError, InvalidInput, PeerUnavailable, TransferError
+from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest, FileRecord, Provider
+from chordshare.model.names import validate_name
+from chordshare.node.ring.lookup import LookupResult
+from chordshare.ring import IdSpace, PeerRef
+from chordshare.storage.files.pieces import PieceHasher, PieceReader, hash_file
+from chordshare.transport.ports.transfer import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_MAX_FILE_BYTES,
+    Chunk,
+    LimitExceeded,
+    TransferClient,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROVIDER_TTL = 3600.0
+"""Seconds a holder stays listed as a provider unless it republishes (holders republish well
+within this; an hour bounds how long a vanished holder is tried by downloaders)."""
+
+Publish = Callable[[FileRecord], Awaitable[None]]
+
+
+class Locator(Protocol):
+    """What the uploader needs from the ring (a :class:`chordshare.node.ring.chord.ChordNode`)."""
+
+    space: IdSpace
+
+    async def find_successor(self, key: int, start: PeerRef | None = None) -> LookupResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    record: FileRecord
+    """The file's record, with the holders as providers (publish it, or ``publish`` did)."""
+    holders: tuple[PeerRef, ...]
+    failed: dict[str, str]
+    """Address -> why, for candidates that did not take the file."""
+
+
+def file_uri(holder: PeerRef, name: str) -> str:
+    """REST URI of ``name`` on ``holder`` (empty when its REST URL is unknown)."""
+    if not holder.http_url:
+        return ""
+    return f"{holder.http_url.rstrip('/')}/api/v1/files/{quote(name, safe='')}"
+
+
+class Uploader:
+    """Pushes files to their holders. One per node (or per CLI process)."""
+
+    def __init__(
+        self,
+        locator: Locator,
+        client: TransferClient,
+        *,
+        replication: int = 3,
+        piece_size: int = DEFAULT_PIECE_SIZE,
+        spool_dir: Path,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        provider_ttl: float = DEFAULT_PROVIDER_TTL,
+        wall_clock: Callable[[], float] = time.time,
+        publish: Publish | None = None,
+    ) -> None:
+        if replication < 1:
+            raise ValueError("replication must be at least 1")
+        self.locator = locator
+        self.client = client
+        self.replication = replication
+        self.piece_size = piece_size
+        self.spool_dir = spool_dir
+        self.max_file_bytes = max_file_bytes
+        self.chunk_bytes = chunk_bytes
+        self.provider_ttl = provider_ttl
+        self.wall_clock = wall_clock
+        self.publish = publish
+
+    async def upload_path(self, path: Path, name: str | None = None) -> UploadResult:
+        """Upload the file at ``path`` under ``name`` (default: its file name)."""
+        name = validate_name(path.name if name is None else name)
+        manifest = await asyncio.to_thread(hash_file, path, name, self.piece_size)
+        if manifest.size > self.max_file_bytes:
+            raise LimitExceeded(f"{name} is over the limit of {self.max_file_bytes} bytes")
+        return await self._push(path, manifest)
+
+    async def upload_stream(self, data: AsyncIterable[bytes], name: str) -> UploadResult:
+        """Upload the bytes of ``data`` (e.g. a REST request body) under ``name``."""
+        name = validate_name(name)
+        await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
+        spool = self.spool_dir / f"{secrets.token_hex(16)}.upload"
+        try:
+            manifest = await self._spool(data, name, spool)
+            return await self._push(spool, manifest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                spool.unlink()
+
+    async def _spool(self, data: AsyncIterable[bytes], name: str, spool: Path) -> FileManifest:
+        hasher = PieceHasher(self.piece_size)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(spool, flags, 0o600)
+        try:
+            async for block in data:
+                if hasher.size + len(block) > self.max_file_bytes:
+                    raise LimitExceeded(f"{name} is over the limit of {self.max_file_bytes} bytes")
+                hasher.update(block)
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        return hasher.manifest(name)
+
+    async def _push(self, path: Path, manifest: FileManifest) -> UploadResult:
+        name = manifest.name
+        found = await self.locator.find_successor(self.locator.space.hash_key(name))
+        candidates: list[PeerRef] = []
+        for peer in (found.owner, *found.successors):
+            if all(peer.id != c.id for c in candidates):
+                candidates.append(peer)
+        holders: list[PeerRef] = []
+        failed: dict[str, ChordshareError] = {}
+        unreachable = 0
+        waiting = list(candidates)
+        while True:
+            needed = min(self.replication, len(candidates) - unreachable)
+            if len(holders) >= needed and holders:
+                break
+            batch, waiting = waiting[: needed - len(holders)], waiting[needed - len(holders) :]
+            if not batch:
+                raise self._failure(name, failed)
+            results = await asyncio.gather(
+                *(self._send(peer, path, manifest) for peer in batch), return_exceptions=True
+            )
+            for peer, result in zip(batch, results, strict=True):
+                if isinstance(result, PeerRef):
+                    holders.append(result)
+                elif isinstance(result, ChordshareError):
+                    failed[peer.grpc_address] = result
+                    unreachable += isinstance(result, PeerUnavailable)
+                    log.warning("holder %s did not take %s: %s", peer.grpc_address, name, result)
+                else:
+                    raise result
+        record = FileRecord(manifest, tuple(self._provider(h, name) for h in holders))
+        if self.publish is not None:
+            await self.publish(record)
+        reasons = {a: f"{type(e).__name__}: {e}" for a, e in failed.items()}
+        return UploadResult(record, tuple(holders), reasons)
+
+    def _failure(self, name: str, failed: dict[str, ChordshareError]) -> ChordshareError:
+        errors = list(failed.values())
+        if errors and all(isinstance(e, InvalidInput) for e in errors):
+            return errors[0]  # refused as malformed everywhere: the caller's fault, say why
+        reasons = "; ".join(f"{a}: {e}" for a, e in failed.items()) or "no holder found"
+        return TransferError(f"{name}: not enough holders stored it ({reasons})")
+
+    async def _send(self, peer: PeerRef, path: Path, manifest: FileManifest) -> PeerRef:
+        holder = await self.client.upload(peer, manifest, self._chunks(path, manifest))
+        if holder.id != peer.id:
+            raise TransferError(f"{peer.grpc_address} answered as another node")
+        return holder
+
+    async def _chunks(self, path: Path, manifest: FileManifest) -> AsyncIterator[Chunk]:
+        reader = await asyncio.to_thread(PieceReader.open, path, manifest)
+        with reader:
+            for piece in range(manifest.pieces):
+                length = manifest.piece_length(piece)
+                for offset in range(0, length, self.chunk_bytes):
+                    yield Chunk(
+                        piece,
+                        offset,
+                        reader.view(piece, offset, min(self.chunk_bytes, length - offset)),
+                    )
+
+    def _provider(self, holder: PeerRef, name: str) -> Provider:
+        expires = self.wall_clock() + self.provider_ttl
+        return Provider(holder.id, holder.grpc_address, file_uri(holder, name), expires)

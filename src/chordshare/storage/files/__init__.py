@@ -1,0 +1,1 @@
+"""Local file storage: piece hashing and reading, the shared-directory index, the blob store."""

@@ -1,0 +1,392 @@
+"""The SQLite core of the record store: synchronous, one connection, used from one thread.
+
+:class:`chordshare.storage.records.store.RecordStore` is the async face; it runs every method here
+on its single database thread, which makes this connection the node's one writer. Nothing here is
+thread-safe on its own.
+
+Layout (schema version :data:`SCHEMA_VERSION`):
+
+* ``records``: one row per (name, content hash) with the manifest and ``key_id``, the ring id of
+  the name, stored as a fixed-width big-endian blob so that SQLite's byte order is ring order and
+  an arc ``(start, end]`` is one or two index range scans (two when it wraps past 0);
+* ``providers``: one row per (name, content hash, provider node), with its expiry;
+* ``meta``: schema version and ring width, checked on open (key ids of another ring width
+  would answer range queries wrongly).
+
+Every query takes ``now`` (wall-clock seconds): a provider is live while ``expires_at > now``,
+and a record is visible only while it has a live provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from chordshare.errors import InvalidInput
+from chordshare.model.manifest import DIGEST_SIZE, FileManifest, FileRecord, Provider
+from chordshare.model.records import (
+    MAX_PROVIDERS_PER_RECORD,
+    RecordKey,
+    RecordPage,
+    check_record,
+    encoded_size,
+)
+from chordshare.ring import IdSpace, in_half_open
+from chordshare.ring.ids import MAX_BITS
+
+SCHEMA_VERSION = 1
+
+ID_BYTES = (MAX_BITS + 7) // 8
+"""Every id is stored as 20 big-endian bytes whatever the ring width, so blob order is id order."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+    name TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    key_id BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    piece_size INTEGER NOT NULL,
+    piece_hashes BLOB NOT NULL,
+    PRIMARY KEY (name, content_hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id, name, content_hash);
+CREATE TABLE IF NOT EXISTS providers (
+    name TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    node_id BLOB NOT NULL,
+    grpc_address TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (name, content_hash, node_id),
+    FOREIGN KEY (name, content_hash) REFERENCES records (name, content_hash) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS providers_by_expiry ON providers (expires_at);
+"""
+
+_LIVE = (
+    "EXISTS (SELECT 1 FROM providers p WHERE p.name = r.name"
+    " AND p.content_hash = r.content_hash AND p.expires_at > :now)"
+)
+
+_ORPHANS = (
+    "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM providers p"
+    " WHERE p.name = records.name AND p.content_hash = records.content_hash)"
+)
+
+
+def id_blob(ident: int) -> bytes:
+    return ident.to_bytes(ID_BYTES, "big")
+
+
+def blob_id(data: bytes) -> int:
+    return int.from_bytes(data, "big")
+
+
+def _segments(start: int, end: int) -> list[tuple[int | None, int | None]]:
+    """The arc ``(start, end]`` as linear ``(lower exclusive, upper inclusive)`` pieces in ring
+    order from ``start``; ``None`` is an open end. ``(a, a]`` is the whole ring: ``(a, top]``
+    then ``[0, a]``."""
+    if start < end:
+        return [(start, end)]
+    return [(start, None), (None, end)]
+
+
+def _arc(low: int | None, high: int | None, params: dict[str, object]) -> list[str]:
+    """SQL conditions for one linear segment ``(low, high]`` of key ids (``None``: open)."""
+    clauses = []
+    if low is not None:
+        clauses.append("r.key_id > :low")
+        params["low"] = id_blob(low)
+    if high is not None:
+        clauses.append("r.key_id <= :high")
+        params["high"] = id_blob(high)
+    return clauses
+
+
+class SqliteRecords:
+    """Records and providers in one SQLite file (or ``:memory:`` when ``path`` is None)."""
+
+    def __init__(self, path: Path | None, space: IdSpace) -> None:
+        self.space = space
+        self.path = path
+        target = ":memory:" if path is None else str(path)
+        self.db = sqlite3.connect(target, isolation_level=None)
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if path is not None:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL survives a crash of the process; after a power loss the last
+                # transactions may be lost, which providers' republishing repairs.
+                self.db.execute("PRAGMA synchronous = NORMAL")
+            # executescript commits any open transaction first, so the script brings its own.
+            self.db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            self._check_meta()
+            self.db.execute("PRAGMA quick_check").fetchall()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """Run a block in one transaction. BEGIN IMMEDIATE takes the write lock at once, so a
+        second process on the same file fails fast ("database is locked") instead of deadlocking
+        half-way through."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _check_meta(self) -> None:
+        rows = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if not rows:
+            with self._tx():
+                self.db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("ring_bits", str(self.space.bits))],
+                )
+            return
+        if rows.get("schema_version") != str(SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(
+                f"schema version {rows.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+            )
+        if rows.get("ring_bits") != str(self.space.bits):
+            raise sqlite3.DatabaseError(
+                f"written for a {rows.get('ring_bits')}-bit ring, this node runs a "
+                f"{self.space.bits}-bit ring (its key ids would be wrong)"
+            )
+
+    def key_of(self, name: str) -> int:
+        return self.space.hash_key(name)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def put(self, records: Iterable[FileRecord], now: float) -> int:
+        """Merge ``records`` in (as :meth:`FileRecord.merged`: per provider node the latest
+        expiry wins). Providers already expired are ignored, a record without a live provider
+        is not stored, and a record keeps at most ``MAX_PROVIDERS_PER_RECORD`` providers (the
+        latest-expiring). Returns how many provider rows were inserted or refreshed."""
+        changed = 0
+        with self._tx():
+            for record in records:
+                check_record(record)
+                for p in record.providers:
+                    if p.node_id >= self.space.size:
+                        raise InvalidInput(f"provider id {p.node_id:#x} is outside the ring")
+                live = [p for p in record.providers if p.expires_at > now]
+                if not live:
+                    continue
+                m = record.manifest
+                ch = m.content_hash
+                self.db.execute(
+                    "INSERT OR IGNORE INTO records"
+                    " (name, content_hash, key_id, size, piece_size, piece_hashes)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        m.name,
+                        ch,
+                        id_blob(self.key_of(m.name)),
+                        m.size,
+                        m.piece_size,
+                        b"".join(m.piece_hashes),
+                    ),
+                )
+                for p in live:
+                    cur = self.db.execute(
+                        "INSERT INTO providers"
+                        " (name, content_hash, node_id, grpc_address, uri, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (name, content_hash, node_id) DO UPDATE SET"
+                        " grpc_address = excluded.grpc_address, uri = excluded.uri,"
+                        " expires_at = excluded.expires_at"
+                        " WHERE excluded.expires_at > providers.expires_at",
+                        (m.name, ch, id_blob(p.node_id), p.grpc_address, p.uri, p.expires_at),
+                    )
+                    changed += cur.rowcount
+                self.db.execute(
+                    "DELETE FROM providers WHERE name = ? AND content_hash = ? AND node_id NOT IN"
+                    " (SELECT node_id FROM providers WHERE name = ? AND content_hash = ?"
+                    "  ORDER BY expires_at DESC, node_id LIMIT ?)",
+                    (m.name, ch, m.name, ch, MAX_PROVIDERS_PER_RECORD),
+                )
+        return changed
+
+    def discard(self, records: Iterable[FileRecord]) -> int:
+        """Forget exactly what ``records`` say (a provider row goes only if its expiry is not
+        later than the one given, so a refresh that arrived meanwhile survives); records left
+        without providers go too. Returns the provider rows removed."""
+        removed = 0
+        with self._tx():
+            for record in records:
+                ch = record.manifest.content_hash
+                for p in record.providers:
+                    cur = self.db.execute(
+                        "DELETE FROM providers WHERE name = ? AND content_hash = ?"
+                        " AND node_id = ? AND expires_at <= ?",
+                        (record.name, ch, id_blob(p.node_id), p.expires_at),
+                    )
+                    removed += cur.rowcount
+            self.db.execute(_ORPHANS)
+        return removed
+
+    def expire(self, now: float) -> tuple[int, int]:
+        """Delete providers whose expiry has passed and records left without providers.
+        Returns (providers removed, records removed)."""
+        with self._tx():
+            providers = self.db.execute(
+                "DELETE FROM providers WHERE expires_at <= ?", (now,)
+            ).rowcount
+            records = self.db.execute(_ORPHANS).rowcount
+        return providers, records
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _build(
+        self, rows: Sequence[tuple[str, bytes, int, int, bytes]], now: float
+    ) -> Iterator[FileRecord]:
+        for name, ch, size, piece_size, hashes in rows:
+            providers = tuple(
+                Provider(blob_id(node), addr, uri, expires)
+                for node, addr, uri, expires in self.db.execute(
+                    "SELECT node_id, grpc_address, uri, expires_at FROM providers"
+                    " WHERE name = ? AND content_hash = ? AND expires_at > ? ORDER BY node_id",
+                    (name, ch, now),
+                )
+            )
+            if not providers:
+                continue
+            pieces = tuple(hashes[i : i + DIGEST_SIZE] for i in range(0, len(hashes), DIGEST_SIZE))
+            yield FileRecord(FileManifest(name, size, piece_size, pieces), providers)
+
+    def get(self, name: str, now: float) -> list[FileRecord]:
+        """Every variant stored under ``name`` with a live provider, most live providers first
+        (ties: content hash order, so the answer is stable)."""
+        rows = self.db.execute(
+            "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes FROM records r"
+            " WHERE r.name = :name AND " + _LIVE,
+            {"name": name, "now": now},
+        ).fetchall()
+        found = list(self._build(rows, now))
+        found.sort(key=lambda r: (-len(r.providers), r.manifest.content_hash))
+        return found
+
+    def range_page(
+        self,
+        start: int,
+        end: int,
+        now: float,
+        *,
+        after: RecordKey | None,
+        limit: int,
+        max_bytes: int,
+    ) -> RecordPage:
+        """Records whose key id is in ``(start, end]``, in ring order from ``start`` (then name,
+        then content hash), resuming after ``after``; at most ``limit`` records and, beyond the
+        first, at most ``max_bytes`` of :func:`encoded_size`."""
+        self.space.check(start)
+        self.space.check(end)
+        segments = _segments(start, end)
+        cursor: tuple[bytes, str, bytes] | None = None
+        if after is not None:
+            key = self.key_of(after.name)
+            if not in_half_open(key, start, end, self.space.size):
+                raise InvalidInput("cursor is outside the range")
+            cursor = (id_blob(key), after.name, after.content_hash)
+            if len(segments) == 2 and not key > start:
+                segments = segments[1:]
+        rows: list[tuple[str, bytes, int, int, bytes]] = []
+        for i, (low, high) in enumerate(segments):
+            want = limit + 1 - len(rows)
+            if want <= 0:
+                break
+            params: dict[str, object] = {"now": now, "want": want}
+            if cursor is not None and i == 0:
+                # Start the index range at the cursor's key (the cursor lies in this segment,
+                # so it is past ``low``): without it SQLite scans from ``low`` every page.
+                clauses = [_LIVE, *_arc(None, high, params)]
+                clauses.append("r.key_id >= :ck")
+                clauses.append("(r.key_id, r.name, r.content_hash) > (:ck, :cn, :ch)")
+                params.update(ck=cursor[0], cn=cursor[1], ch=cursor[2])
+            else:
+                clauses = [_LIVE, *_arc(low, high, params)]
+            rows += self.db.execute(
+                "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes"
+                " FROM records r WHERE " + " AND ".join(clauses) + " ORDER BY r.key_id,"
+                " r.name, r.content_hash LIMIT :want",
+                params,
+            ).fetchall()
+        more = len(rows) > limit
+        page: list[FileRecord] = []
+        used = 0
+        for record in self._build(rows[:limit], now):
+            size = encoded_size(record)
+            if page and used + size > max_bytes:
+                more = True
+                break
+            page.append(record)
+            used += size
+        return RecordPage(tuple(page), more)
+
+    def next_key(self, start: int, end: int, now: float) -> int | None:
+        """The first key id with a live record in ``(start, end]``, going clockwise."""
+        for low, high in _segments(start, end):
+            params: dict[str, object] = {"now": now}
+            clauses = [_LIVE, *_arc(low, high, params)]
+            row = self.db.execute(
+                "SELECT r.key_id FROM records r WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY r.key_id LIMIT 1",
+                params,
+            ).fetchone()
+            if row is not None:
+                return blob_id(row[0])
+        return None
+
+    def digest(self, start: int, end: int, now: float) -> bytes:
+        """SHA-256 over every live provider row of the records in ``(start, end]``, in a fixed
+        order: two holders of the same range agree exactly when their digests are equal."""
+        h = hashlib.sha256()
+        for low, high in _segments(start, end):
+            params: dict[str, object] = {"now": now}
+            clauses = ["p.expires_at > :now", *_arc(low, high, params)]
+            for name, ch, node, addr, uri, expires in self.db.execute(
+                "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at"
+                " FROM records r JOIN providers p"
+                " ON p.name = r.name AND p.content_hash = r.content_hash WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY r.key_id, r.name, r.content_hash, p.node_id",
+                params,
+            ):
+                for part in (name.encode("utf-8"), ch, node, addr.encode(), uri.encode()):
+                    h.update(len(part).to_bytes(4, "big"))
+                    h.update(part)
+                h.update(float(expires).hex().encode())
+        return h.digest()
+
+    def list_names(self, after: str, limit: int, now: float) -> list[str]:
+        """Distinct names with a live record, sorted (code point order), greater than ``after``."""
+        rows = self.db.execute(
+            "SELECT DISTINCT r.name FROM records r WHERE r.name > :after AND "
+            + _LIVE
+            + " ORDER BY r.name LIMIT :limit",
+            {"after": after, "limit": limit, "now": now},
+        ).fetchall()
+        return [name for (name,) in rows]
+
+    def count(self, now: float) -> int:
+        """Records with a live provider."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM records r WHERE " + _LIVE, {"now": now}
+        ).fetchone()
+        return int(row[0])

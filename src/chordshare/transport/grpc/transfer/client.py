@@ -1,0 +1,141 @@
+""":class:`GrpcTransferClient`: the real
+:class:`chordshare.transport.ports.transfer.TransferClient`.
+
+Streams go over cached channels (:class:`chordshare.transport.grpc.channels.ChannelCache`): a
+node passes the cache of its :class:`GrpcPeerClient` so that ring calls and transfers to a peer
+share one connection; the CLI lets the client make its own. Chunks use the hand codec of
+:mod:`transfer_codec` (zero-copy ``memoryview`` data).
+
+Deadlines: a download stream has no overall deadline (a range of pieces takes as long as the
+link needs) but fails with ``PeerTimeout`` when no chunk arrives for ``idle_timeout`` seconds
+(a provider that hangs is as good as gone). An upload's deadline grows with the file:
+``timeout + size / MIN_UPLOAD_RATE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from typing import Any
+
+import grpc
+
+from chordshare.errors import PeerProtocolError, PeerTimeout
+from chordshare.model.manifest import FileManifest
+from chordshare.ring import IdSpace, PeerRef
+from chordshare.transport.grpc.channels import ChannelCache
+from chordshare.transport.grpc.options import channel_options
+from chordshare.transport.grpc.ring.codec import WireCodec
+from chordshare.transport.grpc.transfer.codec import (
+    DOWNLOAD_METHOD,
+    UPLOAD_METHOD,
+    Malformed,
+    UploadItem,
+    UploadResponseCodec,
+    decode_chunk,
+    encode_download_request,
+    encode_upload_request,
+)
+from chordshare.transport.grpc.transfer.malloc import tune_malloc
+from chordshare.transport.grpc.transfer.status import transfer_error
+from chordshare.transport.ports.transfer import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    Chunk,
+    LimitExceeded,
+)
+
+MIN_UPLOAD_RATE = 1 << 20
+"""1 MiB/s: the slowest link an upload is given time for. Slower than that, an upload of a large
+file would tie a holder's stream slot for hours; a 1 GiB upload gets about 17 minutes."""
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+"""Seconds without a chunk before a download stream is abandoned: far above any pause of a
+healthy provider (a 1 MiB chunk from disk), short enough that a hung provider costs a retry
+elsewhere rather than a stalled download."""
+
+
+class GrpcTransferClient:
+    """Streams pieces to and from peers over gRPC. ``await close()`` if it owns its channels."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        space: IdSpace | None = None,
+        channels: ChannelCache | None = None,
+    ) -> None:
+        """``timeout``: seconds for an upload's acknowledgement on top of its transfer time.
+        ``channels``: a shared cache (left open by :meth:`close`); default, a private one."""
+        tune_malloc()
+        self.timeout = timeout
+        self.idle_timeout = idle_timeout
+        self.max_message_bytes = max_message_bytes
+        space = space or IdSpace()
+        self._responses = UploadResponseCodec(space, WireCodec(space, PeerProtocolError))
+        self._owns_channels = channels is None
+        self._channels = channels or ChannelCache(channel_options(max_message_bytes))
+
+    async def close(self) -> None:
+        if self._owns_channels:
+            await self._channels.close()
+
+    def _channel(self, peer: PeerRef) -> Any:
+        return self._channels.get(peer.grpc_address)
+
+    async def download(
+        self, peer: PeerRef, content_hash: bytes, first_piece: int, piece_count: int
+    ) -> AsyncGenerator[Chunk, None]:
+        method = self._channel(peer).unary_stream(
+            DOWNLOAD_METHOD, request_serializer=None, response_deserializer=decode_chunk
+        )
+        call = method(encode_download_request(content_hash, first_piece, piece_count))
+        try:
+            while True:
+                async with asyncio.timeout(self.idle_timeout):  # around the read only: never
+                    item = await call.read()  # around the consumer's work between chunks
+                if item is grpc.aio.EOF:
+                    break
+                if isinstance(item, Malformed):
+                    raise PeerProtocolError(f"Download from {peer.grpc_address}: {item}")
+                yield item
+        except grpc.aio.AioRpcError as exc:
+            raise transfer_error(exc, peer.grpc_address, "Download") from exc
+        except TimeoutError as exc:
+            raise PeerTimeout(
+                f"Download from {peer.grpc_address}: no data for {self.idle_timeout}s"
+            ) from exc
+        finally:
+            call.cancel()
+
+    async def upload(
+        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+    ) -> PeerRef:
+        header = encode_upload_request(manifest)
+        if len(header) > self.max_message_bytes:
+            raise LimitExceeded(
+                f"{manifest.name}: the upload header ({len(header)} bytes of piece hashes) does "
+                f"not fit one {self.max_message_bytes}-byte message; use larger pieces"
+            )
+
+        async def items() -> AsyncIterator[UploadItem]:
+            yield manifest
+            async for chunk in chunks:
+                yield chunk
+
+        method = self._channel(peer).stream_unary(
+            UPLOAD_METHOD, request_serializer=encode_upload_request, response_deserializer=None
+        )
+        deadline = self.timeout + manifest.size / MIN_UPLOAD_RATE
+        try:
+            reply = await method(items(), timeout=deadline)
+        except grpc.aio.AioRpcError as exc:
+            raise transfer_error(exc, peer.grpc_address, "Upload") from exc
+        try:
+            holder, content_hash = self._responses.decode(reply)
+        except Exception as exc:  # protobuf's DecodeError, or an id outside the ring
+            raise PeerProtocolError(f"Upload to {peer.grpc_address}: bad reply: {exc}") from exc
+        if content_hash != manifest.content_hash:
+            raise PeerProtocolError(f"Upload to {peer.grpc_address}: wrong content hash in reply")
+        return holder

@@ -1,0 +1,147 @@
+"""The ``Transfer`` gRPC service: a thin adapter over a :class:`TransferService`.
+
+Decode (with :mod:`transfer_codec`), call the node's service, encode; errors become status codes
+here (:mod:`transfer_status`) so that the service behaves the same on any server, with or without
+the ring server's interceptors. The per-peer stream bound is keyed by ``context.peer()``
+(``ipv4:host:port``), i.e. per connection: nodes on one host (every loopback test, several nodes
+per machine) share an IP address, and an honest peer uses one connection per node it talks to.
+
+Register on the node's server with :func:`transfer_registrar` (a
+:data:`chordshare.transport.grpc.server.Registrar`), or on any ``grpc.aio`` server with
+:func:`add_transfer_service`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from typing import Any
+
+import grpc
+
+from chordshare.errors import ChordshareError, InvalidInput
+from chordshare.model.manifest import FileManifest
+from chordshare.ring import IdSpace
+from chordshare.transport.grpc.generated import transfer_pb2 as pb
+from chordshare.transport.grpc.ring.codec import WireCodec
+from chordshare.transport.grpc.transfer.codec import (
+    SERVICE_NAME,
+    Malformed,
+    UploadResponseCodec,
+    decode_download_request,
+    decode_upload_request,
+    encode_chunk,
+)
+from chordshare.transport.grpc.transfer.malloc import tune_malloc
+from chordshare.transport.grpc.transfer.status import transfer_status
+from chordshare.transport.ports.transfer import Chunk, TransferService
+
+log = logging.getLogger(__name__)
+
+_ = pb.DESCRIPTOR  # importing the module registers the service for reflection
+
+
+class TransferServicer:
+    """``Download`` and ``Upload`` handlers for one node's :class:`TransferService`."""
+
+    def __init__(self, service: TransferService, space: IdSpace | None = None) -> None:
+        self.service = service
+        self.responses = UploadResponseCodec(
+            space or IdSpace(), WireCodec(space or IdSpace(), InvalidInput)
+        )
+
+    async def Download(  # noqa: N802  (names are the proto's)
+        self, request: pb.DownloadRequest | Malformed, context: Any
+    ) -> AsyncGenerator[Chunk, None]:
+        try:
+            if isinstance(request, Malformed):
+                raise InvalidInput(request.reason)
+            stream = self.service.download(
+                request.content_hash, request.first_piece, request.piece_count, peer=context.peer()
+            )
+            async for chunk in stream:
+                yield chunk
+        except ChordshareError as exc:
+            await _abort(context, exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("Download failed")
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+    async def Upload(  # noqa: N802
+        self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any
+    ) -> bytes:
+        try:
+            first = await anext(aiter(requests), None)
+            if isinstance(first, Malformed):
+                raise InvalidInput(first.reason)
+            if not isinstance(first, FileManifest):
+                raise InvalidInput("an Upload must start with a header")
+            holder = await self.service.upload(first, _chunks(requests), peer=context.peer())
+            return self.responses.encode(holder, first.content_hash)
+        except ChordshareError as exc:
+            await _abort(context, exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("Upload failed")
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        raise AssertionError("unreachable: abort raises")
+
+
+async def _chunks(
+    requests: AsyncIterator[FileManifest | Chunk | Malformed],
+) -> AsyncIterator[Chunk]:
+    async for item in requests:
+        if isinstance(item, Malformed):
+            raise InvalidInput(item.reason)
+        if not isinstance(item, Chunk):
+            raise InvalidInput("an Upload carries one header only")
+        yield item
+
+
+async def _abort(context: Any, exc: ChordshareError) -> None:
+    code, details = transfer_status(exc)
+    if code == grpc.StatusCode.INTERNAL:
+        log.error("transfer failed: %s", exc)
+    await context.abort(code, details)
+
+
+def transfer_handler(servicer: TransferServicer) -> grpc.GenericRpcHandler:
+    """The generic handler: chunks go through the hand codec, not the generated classes."""
+    return grpc.method_handlers_generic_handler(
+        SERVICE_NAME,
+        {
+            "Download": grpc.unary_stream_rpc_method_handler(
+                servicer.Download,
+                request_deserializer=decode_download_request,
+                response_serializer=encode_chunk,
+            ),
+            "Upload": grpc.stream_unary_rpc_method_handler(
+                servicer.Upload,
+                request_deserializer=decode_upload_request,
+                response_serializer=_identity,
+            ),
+        },
+    )
+
+
+def _identity(message: bytes) -> bytes:
+    return message
+
+
+def add_transfer_service(
+    server: Any, service: TransferService, space: IdSpace | None = None
+) -> list[str]:
+    """Serve ``service`` on ``server`` (a ``grpc.aio.Server`` not yet started)."""
+    tune_malloc()
+    server.add_generic_rpc_handlers((transfer_handler(TransferServicer(service, space)),))
+    return [SERVICE_NAME]
+
+
+def transfer_registrar(
+    service: TransferService, space: IdSpace | None = None
+) -> Callable[[Any], Iterable[str]]:
+    """A registrar for :meth:`chordshare.transport.grpc.server.GrpcServer.add_servicer`."""
+    return lambda server: add_transfer_service(server, service, space)

@@ -1,0 +1,125 @@
+"""The "ask a peer about records" boundary: the DHT record operations (issue 3 item 2).
+
+:class:`RecordService` is what a node answers (implemented by
+:class:`chordshare.node.records.node.RecordNode`); :class:`RecordClient` is how a node asks, with
+the peer first. Method names pair with the RPCs of ``records.proto`` (``store_records`` <->
+``StoreRecords``...). Two clients ship: ``transport.memory_records`` and
+``transport.grpc.records_client``.
+
+Every client method raises only :class:`chordshare.errors.PeerError` subclasses, as for the ring:
+``PeerUnavailable`` / ``PeerTimeout`` for transport faults (and for the peer failing to reach a
+third node), ``PeerProtocolError`` for a reply that breaks the contract or a request the peer
+refused (INVALID_ARGUMENT over gRPC; the in-memory twin maps the handler's exceptions the same
+way). The service side raises ``InvalidInput`` for a malformed request.
+
+Every message is bounded so that one call is one bounded piece of work on both sides and fits
+the gRPC message limit: see the constants below and ``storage.records_types`` for the caps on a
+single record's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from chordshare.model.manifest import FileRecord
+from chordshare.model.records import RecordKey, RecordPage, encoded_size
+from chordshare.ring import PeerRef
+
+MAX_RECORDS_PER_CALL = 256
+"""Records in one StoreRecords request or one FetchRange/GetRecords reply. Each call is one SQLite
+transaction on the receiver; 256 typical records (a few KiB each) take milliseconds, so a busy
+node interleaves other calls and no call nears the RPC deadline."""
+
+MAX_MESSAGE_BYTES = 3 << 20
+"""3 MiB of estimated record bytes per message: under gRPC's default 4 MiB receive limit, with
+1 MiB of headroom for framing and for the estimate's error. The largest single record (see
+``MAX_PIECES_PER_RECORD``) fits, so every page makes progress."""
+
+MIN_MESSAGE_BYTES = 64 << 10
+"""The smallest budget a node may be configured with: a record of a few hundred pieces must
+still fit one message."""
+
+
+def message_budget(max_message_bytes: int) -> int:
+    """Record bytes per message for a gRPC message limit of ``max_message_bytes``: three
+    quarters of it, the same headroom :data:`MAX_MESSAGE_BYTES` leaves under 4 MiB."""
+    return max(MIN_MESSAGE_BYTES, max_message_bytes * 3 // 4)
+
+
+MAX_NAMES_PER_CALL = 1000
+"""Names in one ListNames reply: at most ~250 KiB (names are at most 255 bytes), enough that a
+REST page of names costs one call per node."""
+
+
+def batches(
+    records: Iterable[FileRecord],
+    max_records: int = MAX_RECORDS_PER_CALL,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> Iterator[list[FileRecord]]:
+    """Split ``records`` into batches that respect both bounds (a record alone is never split)."""
+    batch: list[FileRecord] = []
+    used = 0
+    for record in records:
+        size = encoded_size(record)
+        if batch and (len(batch) >= max_records or used + size > max_bytes):
+            yield batch
+            batch, used = [], 0
+        batch.append(record)
+        used += size
+    if batch:
+        yield batch
+
+
+def fit(
+    records: Sequence[FileRecord],
+    max_records: int = MAX_RECORDS_PER_CALL,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> list[FileRecord]:
+    """The longest prefix of ``records`` that fits one message (at least one record)."""
+    return next(batches(records, max_records, max_bytes), [])
+
+
+class RecordService(Protocol):
+    """What a node answers about records (the server side of ``records.proto``)."""
+
+    async def store_records(self, records: Sequence[FileRecord], replicate: bool) -> None:
+        """Merge ``records`` into the local store; with ``replicate``, the receiver (acting as the
+        owner) also copies them to its next k-1 successors before answering."""
+        ...
+
+    async def get_records(self, name: str) -> list[FileRecord]:
+        """The live variants stored here under ``name``, most providers first (as many as fit
+        one message)."""
+        ...
+
+    async def fetch_range(self, start: int, end: int, after: RecordKey | None) -> RecordPage:
+        """One page of the records here whose key id lies in ``(start, end]``."""
+        ...
+
+    async def range_digest(self, start: int, end: int) -> bytes:
+        """SHA-256 fingerprint of the records here in ``(start, end]`` (anti-entropy)."""
+        ...
+
+    async def list_names(self, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` (1..MAX_NAMES_PER_CALL) sorted names stored here after ``after``;
+        fewer than ``limit`` means there are no more."""
+        ...
+
+
+class RecordClient(Protocol):
+    """How a node asks another node about records (the client side of ``records.proto``)."""
+
+    async def store_records(
+        self, peer: PeerRef, records: Sequence[FileRecord], replicate: bool
+    ) -> None: ...
+
+    async def get_records(self, peer: PeerRef, name: str) -> list[FileRecord]: ...
+
+    async def fetch_range(
+        self, peer: PeerRef, start: int, end: int, after: RecordKey | None
+    ) -> RecordPage: ...
+
+    async def range_digest(self, peer: PeerRef, start: int, end: int) -> bytes: ...
+
+    async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]: ...
