@@ -12,6 +12,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+Buffer = bytes | bytearray | memoryview
+"""What pieces are made of (``collections.abc.Buffer`` needs Python 3.12)."""
+
 DEFAULT_PIECE_SIZE = 1 << 20
 """1 MiB: large enough that per-piece overhead (a 32-byte hash, one gRPC message) is negligible
 and that a 1 GiB file has a 32 KiB hash list; small enough to spread a file over many providers

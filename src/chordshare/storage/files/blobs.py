@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chordshare.errors import InvalidName, StorageError, TransferError
-from chordshare.model.manifest import FileManifest
+from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.model.names import path_in, validate_name
-from chordshare.storage.files.pieces import Buffer, FileIdentity, PieceReader, piece_digest
+from chordshare.storage.files.pieces import FileIdentity, PieceReader, piece_digest
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chordshare.errors import IntegrityError, InvalidInput, NotFound, StorageError
-from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest
-
-Buffer = bytes | bytearray | memoryview
-"""What pieces are made of (``collections.abc.Buffer`` needs Python 3.12)."""
+from chordshare.model.manifest import DEFAULT_PIECE_SIZE, Buffer, FileManifest
 
 
 def piece_digest(data: Buffer) -> bytes:

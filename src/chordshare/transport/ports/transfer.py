@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chordshare.errors import TransferError
-from chordshare.model.manifest import FileManifest
+from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
-from chordshare.storage.files.pieces import Buffer
 
 DEFAULT_CHUNK_BYTES = 1 << 20
 """1 MiB of data per message: measured fastest on loopback (issue 3 notes and ``bench/``):
