@@ -24,7 +24,8 @@ from chordshare.api.schemas.files import NetworkFile
 from chordshare.cli import files_render as render
 from chordshare.cli.files import send
 from chordshare.cli.launcher import NodeProcess, NotYet, wait_until
-from chordshare.client.download import fetch, sha256_of
+from chordshare.cli.progress import fetch_with_bar
+from chordshare.client.download import sha256_of
 from chordshare.client.rest import NodeApi
 from chordshare.errors import IntegrityError, NotFound
 
@@ -110,7 +111,7 @@ def show_files(members: list[NodeProcess], planted: Planted, into: Path, console
     )
     console.print(f"$ chordshare get {name} --node {downloader.url} -o {into}")
     answer = find(downloader, name, providers=len(holders))
-    report = fetch(answer.records[0], into / name, console)
+    report = fetch_with_bar(answer.records[0], into / name, console)
     console.print(render.download_table(report))
     console.print(render.download_line(report), soft_wrap=True)
     copy = sha256_of(Path(report.path))

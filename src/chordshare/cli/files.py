@@ -33,7 +33,8 @@ from chordshare.cli.client import (
     show,
 )
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
-from chordshare.client.download import Progressed, destination, fetch, parse_size, progress_bar
+from chordshare.cli.progress import fetch_with_bar, parse_size, progress_bar
+from chordshare.client.download import Progressed, destination
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, NotFound
 from chordshare.model.names import name_problem
@@ -130,7 +131,7 @@ def get(
             answer = api.network_file(name)
         view = pick(answer, content_hash)
         dest = destination(output, name)
-        report = fetch(view, dest, Console(stderr=True), force=force, rate=rate, seen=seen)
+        report = fetch_with_bar(view, dest, Console(stderr=True), force=force, rate=rate, seen=seen)
     except KeyboardInterrupt:
         fail(_interrupted(dest, seen), INTERRUPTED_STATUS)
     except ChordshareError as exc:

@@ -16,23 +16,13 @@ import asyncio
 import fcntl
 import hashlib
 import os
-import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from chordshare.api.schemas.files import FileRecordView
 from chordshare.clock import Clock, SystemClock
@@ -52,17 +42,8 @@ pieces long, and a batch lost with its provider is cheap to fetch again."""
 MAX_BATCH_BYTES = 16 * MIB
 """Upper bound of a batch: the library's default, where the set-up of a stream is amortized."""
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    """``"20M"``, ``"512k"``, ``"1.5GiB"`` or plain bytes -> bytes (binary units)."""
-    match = _SIZE.match(text)
-    if match is None or float(match.group(1)) <= 0:
-        raise InvalidInput(f"not a positive size: {text!r} (e.g. 20M, 512K, 1G)")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
+ProgressCallback = Callable[[int, int], None]
+"""Told ``(bytes done, bytes in all)`` as verified pieces land (the CLI draws a bar with it)."""
 
 # -- where the file goes ----------------------------------------------------------------------
 
@@ -260,7 +241,7 @@ class Progressed:
 async def _fetch(
     record: FileRecord,
     dest: Path,
-    progress: Progress,
+    progress: ProgressCallback | None,
     seen: Progressed,
     rate: float | None,
     settings: DownloadSettings | None,
@@ -269,11 +250,10 @@ async def _fetch(
     import of gRPC or the set-up of the event loop)."""
     from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
-    task = progress.add_task(record.name, total=record.manifest.size)
-
     def step(done: int, total: int) -> None:
         seen.done, seen.total = done, total
-        progress.update(task, completed=done, total=total)
+        if progress is not None:
+            progress(done, total)
 
     grpc_client = GrpcTransferClient()
     client: TransferClient = grpc_client if rate is None else Paced(grpc_client, rate)
@@ -291,31 +271,18 @@ async def _fetch(
     return report, time.monotonic() - began
 
 
-def progress_bar(console: Console, enabled: bool = True) -> Progress:
-    """The transfer bar (name, bar, bytes, speed, time left); drawn only on a terminal."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled or not console.is_terminal,
-    )
-
-
 def fetch(
     view: FileRecordView,
     dest: Path,
-    console: Console,
     *,
+    progress: ProgressCallback | None = None,
     force: bool = False,
     rate: float | None = None,
     settings: DownloadSettings | None = None,
     seen: Progressed | None = None,
 ) -> GetReport:
-    """Download the file of record ``view`` to ``dest`` with a progress bar on ``console``;
-    the report.
+    """Download the file of record ``view`` to ``dest``, telling ``progress`` as it goes; the
+    report.
 
     An existing file with the same content is kept (nothing fetched); one with other content is
     an error unless ``force``. Raises :class:`KeyboardInterrupt` on Ctrl-C (the partial file
@@ -327,8 +294,8 @@ def fetch(
         return report_of(view, None, dest, 0.0)
     if present is False and not force:
         raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
-    with exclusive(dest), progress_bar(console) as bar:
-        result, seconds = asyncio.run(_fetch(record, dest, bar, seen, rate, settings))
+    with exclusive(dest):
+        result, seconds = asyncio.run(_fetch(record, dest, progress, seen, rate, settings))
     return report_of(view, result, result.path, seconds)
 
 
