@@ -36,8 +36,8 @@ from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
 from chordshare.cli.progress import fetch_with_bar, parse_size, progress_bar
 from chordshare.client.download import Progressed, destination
 from chordshare.client.rest import NodeApi
-from chordshare.errors import ChordshareError, NotFound
-from chordshare.model.names import name_problem
+from chordshare.errors import ChordshareError, InvalidName, NotFound
+from chordshare.model.names import DisplayName, validate_name
 
 INTERRUPTED_STATUS = 130
 """128 + SIGINT, the shell's status for a command stopped by Ctrl-C."""
@@ -54,11 +54,11 @@ app = typer.Typer()
 NameArgument = Annotated[str, typer.Argument(help="The file's name in the network.")]
 
 
-def _check_name(name: str, what: str = "name") -> str:
-    problem = name_problem(name)
-    if problem is not None:
-        fail(f"bad {what} {name!r}: {problem}", RUNTIME_ERROR_STATUS)
-    return name
+def _check_name(name: str, what: str = "name") -> DisplayName:
+    try:
+        return validate_name(name)
+    except InvalidName as exc:
+        fail(f"bad {what} {name!r}: {exc}", RUNTIME_ERROR_STATUS)
 
 
 @app.command("ls")
@@ -73,7 +73,7 @@ def search(
     name: NameArgument, node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False
 ) -> None:
     """Find NAME in the network: its record, providers and their URIs."""
-    _check_name(name)
+    name = _check_name(name)
     with connected(node) as api:
         show(api.network_file(name), as_json, render.record_table)
 
@@ -122,7 +122,7 @@ def get(
 ) -> None:
     """Download NAME: located through the node, fetched from the providers over gRPC in
     parallel, every piece verified. Interrupted, it resumes where it stopped when run again."""
-    _check_name(name)
+    name = _check_name(name)
     seen = Progressed()
     dest: Path | None = None
     try:

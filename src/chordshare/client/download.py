@@ -52,7 +52,7 @@ def destination(output: Path | None, name: str) -> Path:
     """The file ``get`` writes: ``./NAME`` by default, ``DIR/NAME`` when ``-o`` is a directory,
     else ``-o`` itself (its directory must exist). ``name`` is checked to be a display name, so
     a name from the network never becomes a path."""
-    validate_name(name)
+    name = validate_name(name)
     if output is None:
         return path_in(Path.cwd(), name)
     if output.is_dir():

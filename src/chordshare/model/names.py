@@ -1,9 +1,13 @@
-"""File names are display names, never paths (DESIGN.md §5, issue 3 item 8).
+"""File names are display names, never paths (DESIGN.md §5).
 
 Every name that enters chordshare (a gRPC header, a REST path, a CLI argument, a file found in the
 shared directory) goes through :func:`validate_name` before it is used for anything. A valid name
 is a single path component on every platform we care about, so ``directory / name`` always stays
 inside ``directory``; storage code still checks that after joining (defence in depth).
+
+A checked name is a :class:`DisplayName`: a ``str`` whose type records that it passed. Checking
+a ``DisplayName`` again costs one ``isinstance``, so the layers a name crosses after its entry
+point (route, node, store) can each insist on a valid name without validating it twice.
 """
 
 from __future__ import annotations
@@ -35,8 +39,28 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 """``C:name`` is a drive-relative path on Windows, i.e. not a plain component."""
 
 
+class DisplayName(str):
+    """A name that passed :func:`name_problem`; constructing one is the check."""
+
+    __slots__ = ()
+
+    def __new__(cls, name: str) -> DisplayName:
+        if isinstance(name, DisplayName):
+            return name
+        problem = _problem(name)
+        if problem is not None:
+            raise InvalidName(problem)
+        return super().__new__(cls, name)
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` is not a safe display name, or ``None`` if it is."""
+    if isinstance(name, DisplayName):
+        return None
+    return _problem(name)
+
+
+def _problem(name: str) -> str | None:
     if not isinstance(name, str):
         return "name must be a string"
     if name == "":
@@ -59,14 +83,11 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def validate_name(name: str) -> str:
-    """Return ``name`` unchanged if it is a safe display name; raise :class:`InvalidName` with
-    the reason otherwise. Never strips or rewrites: a name that needs fixing is refused, so two
-    different names can never map to the same file."""
-    problem = name_problem(name)
-    if problem is not None:
-        raise InvalidName(problem)
-    return name
+def validate_name(name: str) -> DisplayName:
+    """Return ``name`` as a :class:`DisplayName` if it is a safe display name; raise
+    :class:`InvalidName` with the reason otherwise. Never strips or rewrites: a name that needs
+    fixing is refused, so two different names can never map to the same file."""
+    return DisplayName(name)
 
 
 def is_valid_name(name: str) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, InvalidName
 from chordshare.model.manifest import DIGEST_SIZE, FileRecord
-from chordshare.model.names import name_problem
+from chordshare.model.names import name_problem, validate_name
 
 MAX_PIECES_PER_RECORD = 1 << 16
 """65,536 piece hashes (2 MiB of SHA-256 digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
@@ -72,9 +72,11 @@ def encoded_size(record: FileRecord) -> int:
 def record_problem(record: FileRecord) -> str | None:
     """Why ``record`` may not enter the DHT, or ``None``. The manifest already validated its
     sizes and digests on construction; this adds the name rules and the size caps."""
-    problem = name_problem(record.name)
-    if problem is not None:
-        return problem
+    return name_problem(record.name) or _shape_problem(record)
+
+
+def _shape_problem(record: FileRecord) -> str | None:
+    """``record_problem`` without the name."""
     if record.manifest.pieces > MAX_PIECES_PER_RECORD:
         return f"{record.manifest.pieces} pieces, at most {MAX_PIECES_PER_RECORD} allowed"
     if not record.providers:
@@ -100,10 +102,11 @@ def record_problem(record: FileRecord) -> str | None:
 def check_record(record: FileRecord) -> FileRecord:
     """Return ``record`` if it may enter the DHT; raise :class:`InvalidName` for a bad name and
     :class:`InvalidInput` for anything else."""
-    name = name_problem(record.name)
-    if name is not None:
-        raise InvalidName(f"record name {record.name!r}: {name}")
-    problem = record_problem(record)
+    try:
+        validate_name(record.name)
+    except InvalidName as exc:
+        raise InvalidName(f"record name {record.name!r}: {exc}") from exc
+    problem = _shape_problem(record)
     if problem is not None:
         raise InvalidInput(f"record {record.name!r}: {problem}")
     return record

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from chordshare.errors import ChordshareError, InvalidInput, InvalidName
 from chordshare.model.manifest import DIGEST_SIZE, FileManifest, FileRecord, Provider, content_hash
-from chordshare.model.names import name_problem
+from chordshare.model.names import DisplayName
 from chordshare.model.records import (
     MAX_PIECES_PER_RECORD,
     MAX_PROVIDERS_PER_RECORD,
@@ -41,12 +41,12 @@ class RecordCodec:
 
     # -- names and keys ---------------------------------------------------------------------
 
-    def decode_name(self, name: str, field: str) -> str:
-        problem = name_problem(name)
-        if problem is not None:
+    def decode_name(self, name: str, field: str) -> DisplayName:
+        try:
+            return DisplayName(name)
+        except InvalidName as exc:
             kind = InvalidName if issubclass(self.error, InvalidInput) else self.error
-            raise kind(f"{field}: {problem}")
-        return name
+            raise kind(f"{field}: {exc}") from exc
 
     def encode_key(self, key: RecordKey) -> pb.RecordKey:
         return pb.RecordKey(name=key.name, content_hash=key.content_hash)
@@ -189,7 +189,7 @@ class RecordCodec:
     def decode_names(self, msg: pb.ListNamesResponse, after: str, limit: int) -> list[str]:
         if len(msg.names) > limit:
             raise self.error(f"names: {len(msg.names)}, asked for at most {limit}")
-        names = [self.decode_name(n, f"names[{i}]") for i, n in enumerate(msg.names)]
+        names: list[str] = [self.decode_name(n, f"names[{i}]") for i, n in enumerate(msg.names)]
         if any(n <= after for n in names) or names != sorted(set(names)):
             raise self.error("names: not sorted, distinct and after the cursor")
         return names
