@@ -38,6 +38,7 @@ from chordshare.model.records import RecordKey, RecordPage, check_record, encode
 from chordshare.node.records.repair import RecordRepair, RepairReport, RepairSettings
 from chordshare.node.records.sync import RangeSync
 from chordshare.node.ring.chord import ChordNode
+from chordshare.node.ring.walk import walk_ring
 from chordshare.ring import PeerRef, in_half_open
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import (
@@ -296,25 +297,18 @@ class RecordNode:
 
     async def network_names(self, after: str = "", limit: int = 100) -> list[str]:
         """Names known anywhere in the network, sorted, greater than ``after``, at most
-        ``limit``: asks every node once, walking the ring through successor lists (O(N) calls,
-        for the REST listing of a small network)."""
+        ``limit``: walks the ring along successor lists (:func:`walk_ring`, the walk behind
+        ``GET /api/v1/ring``) and asks every node once (O(N) calls, for the REST listing of a
+        small network)."""
         if not 1 <= limit <= MAX_NAMES_PER_CALL:
             raise InvalidInput(f"limit must be in 1..{MAX_NAMES_PER_CALL}, got {limit}")
         names = set(await self.store.list_names(after, limit))
-        seen = {self.me.id}
-        queue = list(self.node.table.successors.peers())
-        while queue and len(seen) < MAX_WALK:
-            peer = queue.pop(0)
-            if peer.id in seen:
-                continue
+        walk = await walk_ring(self.node, limit=MAX_WALK)
+        for peer in walk.nodes[1:]:
             try:
                 names.update(await self.client.list_names(peer, after, limit))
-                info = await self.node.client.get_node_info(peer)
             except PeerError as exc:
                 log.info("skipping %s in the name walk: %s", peer.grpc_address, exc)
-                continue
-            seen.add(peer.id)
-            queue = [p for p in info.successors if p.id not in seen]
         return sorted(names)[:limit]
 
     # -- helpers --------------------------------------------------------------------------
