@@ -14,6 +14,10 @@ these directories. A file enters ``files/`` only complete and verified, by an at
 an fsync of its data; then its meta is written (fsync, rename, fsync of the directory). A data
 file without matching meta (a crash between the two steps) is deleted at start: its holder never
 acknowledged it, so the network does not count it.
+
+At start, a stored file whose size, mtime or inode differ from its meta's record is re-hashed
+piece by piece against its manifest: kept (and its recorded identity updated) when every piece
+matches, dropped with a log line when not. Start-up pays the hashing time of changed files only.
 """
 
 from __future__ import annotations
@@ -25,15 +29,16 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chordshare.errors import InvalidName, StorageError, TransferError
+from chordshare.errors import IntegrityError, InvalidName, StorageError, TransferError
 from chordshare.model.manifest import FileManifest
 from chordshare.model.names import path_in, validate_name
 from chordshare.storage.files.partial import PartialFile, fsync_dir
-from chordshare.storage.files.pieces import FileIdentity, PieceReader
+from chordshare.storage.files.pieces import FileIdentity, PieceReader, verify_file
 
 __all__ = ["BlobStore", "PartialFile", "StoredFile", "fsync_dir"]
 
@@ -75,10 +80,15 @@ class BlobStore:
         return self.meta_dir / (hashlib.sha256(name.encode("utf-8")).hexdigest() + ".json")
 
     def _load(self) -> None:
+        for leftover in self.meta_dir.glob("*.json.tmp"):  # a meta write a crash interrupted
+            leftover.unlink()
         for meta in self.meta_dir.glob("*.json"):
             stored = self._read_meta(meta)
             if stored is None:
-                log.warning("dropping unreadable or stale blob meta %s", meta.name)
+                log.warning("dropping unreadable blob meta %s", meta.name)
+            else:
+                stored = self._checked(stored)
+            if stored is None:
                 meta.unlink()
             else:
                 self._by_name[stored.manifest.name] = stored
@@ -99,13 +109,42 @@ class BlobStore:
             )
             identity = FileIdentity(*(int(doc["identity"][k]) for k in ("size", "mtime", "inode")))
             path = path_in(self.files_dir, manifest.name)
-            if meta != self._meta_path(manifest.name):
-                return None
-            if FileIdentity.of(path.lstat()) != identity:
-                return None
         except (OSError, ValueError, KeyError, TypeError, InvalidName):
             return None
+        if meta != self._meta_path(manifest.name):
+            return None
         return StoredFile(manifest, path, identity)
+
+    def _checked(self, stored: StoredFile) -> StoredFile | None:
+        """``stored`` if its data file is still the one recorded; else the file re-hashed
+        against its manifest and, when every piece matches, kept under its new identity (a
+        copied or restored data_dir changes every inode and often every mtime, and the bytes
+        are what counts). None, with a log line, for a file that is missing or no longer
+        matches; the caller drops the meta, and a data file left without one is deleted."""
+        name = stored.manifest.name
+        try:
+            if FileIdentity.of(stored.path.lstat()) == stored.identity:
+                return stored
+        except FileNotFoundError:
+            log.warning("dropping %s: its data file is missing", name)
+            return None
+        began = time.monotonic()
+        try:
+            identity = verify_file(stored.path, stored.manifest)
+        except (IntegrityError, StorageError) as exc:
+            log.warning("dropping %s: it changed on disk and no longer matches (%s)", name, exc)
+            with contextlib.suppress(FileNotFoundError):
+                stored.path.unlink()
+            return None
+        kept = StoredFile(stored.manifest, stored.path, identity)
+        self._write_meta(kept)
+        log.info(
+            "re-verified %s (%d bytes in %.2f s): it changed on disk but its bytes match",
+            name,
+            stored.manifest.size,
+            time.monotonic() - began,
+        )
+        return kept
 
     def _write_meta(self, stored: StoredFile) -> None:
         m, ident = stored.manifest, stored.identity

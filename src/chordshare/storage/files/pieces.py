@@ -267,5 +267,42 @@ class PieceReader:
         self.close()
 
 
+def verify_file(path: Path, manifest: FileManifest) -> FileIdentity:
+    """Re-hash the file at ``path`` piece by piece against ``manifest``; its identity when every
+    piece matches. Reads one piece at a time into a reused buffer (memory bounded by the piece
+    size) and never through a symlink. Raises :class:`IntegrityError` naming the first reason
+    it does not match (not a regular file, another size, a piece's hash, a change while it was
+    read) and :class:`StorageError` when it cannot be read."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    try:
+        before = os.fstat(fd)
+        if not _is_regular(before):
+            raise IntegrityError("not a regular file")
+        if before.st_size != manifest.size:
+            raise IntegrityError(f"{before.st_size} bytes, the manifest says {manifest.size}")
+        view = memoryview(bytearray(min(manifest.piece_size, max(manifest.size, 1))))
+        for index in range(manifest.pieces):
+            length = manifest.piece_length(index)
+            got = 0
+            while got < length:
+                n = os.preadv(fd, [view[got:length]], index * manifest.piece_size + got)
+                if n == 0:
+                    raise IntegrityError("the file shrank while it was verified")
+                got += n
+            if piece_digest(view[:length]) != manifest.piece_hashes[index]:
+                raise IntegrityError(f"piece {index} does not match its SHA-256")
+        identity = FileIdentity.of(before)
+        if FileIdentity.of(os.fstat(fd)) != identity:
+            raise IntegrityError("the file changed while it was verified")
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    return identity
+
+
 def _is_regular(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode)
