@@ -70,6 +70,8 @@ class BlobStore:
         try:
             for d in (self.files_dir, self.meta_dir, self.partial_dir, self.incoming_dir):
                 d.mkdir(parents=True, exist_ok=True)
+            for d in (data_dir, self.root):  # directories just created must survive a power loss
+                fsync_dir(d)
             for leftover in self.incoming_dir.iterdir():
                 leftover.unlink()
             self._load()

@@ -119,9 +119,9 @@ class SqliteRecords:
             self.db.execute("PRAGMA foreign_keys = ON")
             if path is not None:
                 self.db.execute("PRAGMA journal_mode = WAL")
-                # WAL + NORMAL survives a crash of the process; after a power loss the last
-                # transactions may be lost, which providers' republishing repairs.
-                self.db.execute("PRAGMA synchronous = NORMAL")
+                # WAL + FULL fsyncs the journal at every commit, so a record this node has
+                # acknowledged survives a power loss, not only a crash of the process (NORMAL).
+                self.db.execute("PRAGMA synchronous = FULL")
             # executescript commits any open transaction first, so the script brings its own.
             self.db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
             self._check_meta()
