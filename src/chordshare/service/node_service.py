@@ -3,7 +3,8 @@ one event loop.
 
 Lifecycle, in order:
 
-1. build the ring id space, the node's identity (id = hash of the advertised ``host:grpc_port``)
+1. lock ``data_dir`` (one node per data_dir: a second one exits with status 2; see ``lock``);
+   build the ring id space, the node's identity (id = hash of the advertised ``host:grpc_port``)
    and its adapters: the gRPC peer client, the :class:`ChordNode`, the file sharing
    (:class:`NodeFiles`: creates ``shared_dir`` and ``data_dir``, opens the record and blob
    stores), the gRPC server with the Records and Transfer services, the REST app;
@@ -41,6 +42,7 @@ from chordshare.ring import IdSpace, PeerRef
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
 from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
+from chordshare.service.lock import DataDirLock
 from chordshare.service.logs import NodeLogFilter
 from chordshare.service.rest import RestServer, bind_socket, free_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
@@ -129,8 +131,8 @@ class NodeService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def run(self) -> int:
-        """Start, serve until stopped, shut down. Raises ConfigError (port in use, incompatible
-        seed) or JoinFailed (no seed let us in); returns 0 after a graceful stop."""
+        """Start, serve until stopped, shut down. Raises ConfigError (data_dir or port in use,
+        incompatible seed) or JoinFailed (no seed let us in); returns 0 after a graceful stop."""
         try:
             async with contextlib.AsyncExitStack() as cleanup:
                 return await self._run(cleanup)
@@ -142,6 +144,8 @@ class NodeService:
         """Every resource registers its release on ``cleanup`` as soon as it exists, so a start
         that fails half-way releases exactly what it acquired, in reverse order."""
         cfg = self.config
+        # First of all, before any port or store: a second node on this data_dir stops here.
+        cleanup.callback(DataDirLock.acquire(cfg.data_dir).release)
         grpc_port = cfg.grpc_port or free_port(cfg.listen_host)
         http_sock = bind_socket(cfg.listen_host, cfg.http_port, "http")
         cleanup.callback(http_sock.close)
