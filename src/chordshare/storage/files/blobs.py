@@ -5,7 +5,8 @@ Layout under ``<data_dir>/blobs``::
     files/<name>                complete, verified files, one per name
     meta/<sha256(name)>.json    the manifest of each and the identity of its data file
     partial/<content>.part      a download being assembled (resumable) ...
-    partial/<content>.part.have ... and the log of its verified pieces
+    partial/<content>.part.have ... and the log of its verified pieces (both removed once
+                                untouched for stale_part_age, at start or by a sweep)
     incoming/<random>.part      an upload being received (never resumed; wiped at start)
 
 Every path is built from a validated name (:func:`chordshare.model.names.path_in`) or from hex
@@ -39,6 +40,7 @@ from chordshare.model.manifest import FileManifest
 from chordshare.model.names import path_in, validate_name
 from chordshare.storage.files.partial import PartialFile, fsync_dir
 from chordshare.storage.files.pieces import FileIdentity, PieceReader, verify_file
+from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE, abandoned, remove_transfer
 
 __all__ = ["BlobStore", "PartialFile", "StoredFile", "fsync_dir"]
 
@@ -55,10 +57,18 @@ class StoredFile:
 class BlobStore:
     """Complete files by name and content hash, plus partial and incoming files.
 
-    Thread-safe: transfers may finish on worker threads.
+    Thread-safe: transfers may finish on worker threads. Leftovers of abandoned transfers (see
+    :mod:`chordshare.storage.files.stale`) untouched for ``stale_part_age`` seconds of
+    ``wall_clock`` are removed at open and by :meth:`sweep_stale`.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        stale_part_age: float = DEFAULT_STALE_PART_AGE,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.root = data_dir / "blobs"
         self.files_dir = self.root / "files"
         self.meta_dir = self.root / "meta"
@@ -66,7 +76,10 @@ class BlobStore:
         self.incoming_dir = self.root / "incoming"
         self._lock = threading.Lock()
         self._by_name: dict[str, StoredFile] = {}
-        self._active: set[bytes] = set()
+        self.stale_part_age = stale_part_age
+        self.wall_clock = wall_clock
+        self._busy: set[str] = set()
+        """Transfer keys of the partial and incoming files open now: never swept."""
         try:
             for d in (self.files_dir, self.meta_dir, self.partial_dir, self.incoming_dir):
                 d.mkdir(parents=True, exist_ok=True)
@@ -74,6 +87,7 @@ class BlobStore:
                 fsync_dir(d)
             for leftover in self.incoming_dir.iterdir():
                 leftover.unlink()
+            self.sweep_stale()
             self._load()
         except OSError as exc:
             raise StorageError(f"cannot open the blob store {self.root}: {exc}") from exc
@@ -196,10 +210,12 @@ class BlobStore:
     def incoming(self, manifest: FileManifest) -> PartialFile:
         """A fresh, opened file for an upload; it enters the store on ``finish``."""
         path_in(self.files_dir, manifest.name)
-        part = self.incoming_dir / f"{secrets.token_hex(16)}.part"
-        partial = PartialFile(
-            manifest, part, self._final(manifest), resumable=False, on_finish=self._register
-        )
+        key = secrets.token_hex(16)
+        with self._lock:
+            self._busy.add(key)
+        part = self.incoming_dir / f"{key}.part"
+        final = self._final(manifest)
+        partial = _StorePartial(self, key, manifest, part, final, self._register, resumable=False)
         partial.open()
         return partial
 
@@ -207,13 +223,13 @@ class BlobStore:
         """A resumable download into the store (not yet opened). One per content at a time:
         a second concurrent download of the same content raises TransferError."""
         final = self._final(manifest)
-        key = manifest.content_hash
+        key = manifest.content_hash.hex()
         with self._lock:
-            if key in self._active:
+            if key in self._busy:
                 raise TransferError(f"{manifest.name} is already being downloaded here")
-            self._active.add(key)
-        part = self.partial_dir / f"{key.hex()}.part"
-        return _StorePartial(self, manifest, part, final, self._register)
+            self._busy.add(key)
+        part = self.partial_dir / f"{key}.part"
+        return _StorePartial(self, key, manifest, part, final, self._register)
 
     def _final(self, manifest: FileManifest) -> Path:
         return path_in(self.files_dir, manifest.name)
@@ -227,9 +243,21 @@ class BlobStore:
                 raise StorageError(f"cannot record {stored.manifest.name}: {exc}") from exc
             self._by_name[stored.manifest.name] = stored
 
-    def _release(self, content_hash: bytes) -> None:
+    def _release(self, key: str) -> None:
         with self._lock:
-            self._active.discard(content_hash)
+            self._busy.discard(key)
+
+    def sweep_stale(self) -> int:
+        """Delete the files of abandoned downloads and uploads (untouched for
+        ``stale_part_age``), sparing the transfers open now; how many files were deleted."""
+        removed = 0
+        now = self.wall_clock()
+        for directory in (self.partial_dir, self.incoming_dir):
+            for key, paths in abandoned(directory, self.stale_part_age, now).items():
+                with self._lock:  # a transfer cannot open its files while they are removed
+                    if key not in self._busy:
+                        removed += remove_transfer(key, paths, self.stale_part_age)
+        return removed
 
     def remove(self, names: Iterable[str]) -> None:
         for name in names:
@@ -243,19 +271,23 @@ class BlobStore:
 
 
 class _StorePartial(PartialFile):
-    """A download into the store; frees its content's slot when closed."""
+    """A download or upload into the store; frees its transfer key when closed."""
 
     def __init__(
         self,
         store: BlobStore,
+        key: str,
         manifest: FileManifest,
         part: Path,
         final: Path,
         on_finish: Callable[[PartialFile, FileIdentity], None],
+        *,
+        resumable: bool = True,
     ) -> None:
-        super().__init__(manifest, part, final, on_finish=on_finish)
+        super().__init__(manifest, part, final, resumable=resumable, on_finish=on_finish)
         self._store = store
+        self._key = key
 
     def close(self) -> None:
         super().close()
-        self._store._release(self.manifest.content_hash)
+        self._store._release(self._key)
