@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import signal
-import time
 
 import pytest
 
@@ -17,14 +16,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.time
 
 BITS = FAST["ring_bits"]
 RING_TIMEOUT = 30.0
+"""Seconds a ring of a few nodes may take to become correct before the test fails: a bound on
+a broken run, not a measurement (a healthy ring needs a few stabilization periods)."""
+FORM_TIMEOUT = 60.0
+"""The same bound for 16 nodes at a 0.5 s period on a loaded machine."""
 
 
 def test_eight_nodes_lookups_crashes_and_leaves(process_cluster: LocalCluster) -> None:
     cluster = process_cluster
     rng = random.Random(8)
     nodes = start_ring(cluster, 8, rng)
-    took = cluster.wait_ring(nodes, BITS, RING_TIMEOUT)
-    print(f"8 nodes: ring converged {took:.1f} s after all were ready")
+    cluster.wait_ring(nodes, BITS, RING_TIMEOUT)
 
     truth = oracle(nodes, BITS)
     keys = [f"file-{i}.dat" for i in range(12)]
@@ -41,8 +43,7 @@ def test_eight_nodes_lookups_crashes_and_leaves(process_cluster: LocalCluster) -
         victim.kill()
         assert victim.returncode == -signal.SIGKILL
     survivors = [n for n in nodes if n.alive]
-    heal = cluster.wait_ring(survivors, BITS, RING_TIMEOUT)
-    print(f"kill -9 of 2: ring correct again after {heal:.1f} s")
+    cluster.wait_ring(survivors, BITS, RING_TIMEOUT)
     truth = oracle(survivors, BITS)
     assert wrong_lookups(cluster, survivors, keys[: len(survivors)], BITS, truth) == []
 
@@ -64,10 +65,13 @@ def test_eight_nodes_lookups_crashes_and_leaves(process_cluster: LocalCluster) -
     assert "leaving the ring (SIGTERM)" in termed.log_path.read_text()
 
 
-def test_sixteen_nodes_done_when(process_cluster: LocalCluster) -> None:
-    """Issue 2, "Done when": 16 nodes with different seeds form one ring, 100 random keys looked
-    up on random nodes match the oracle, and after kill -9 of 3 the ring of 13 is correct
-    again within 10 stabilization periods."""
+def test_sixteen_nodes_form_one_ring_and_heal_three_crashes(
+    process_cluster: LocalCluster,
+) -> None:
+    """16 nodes with different seeds form one ring, 100 random keys looked up on random nodes
+    match the oracle, and after kill -9 of 3 the ring of 13 is correct again. How many
+    stabilization periods healing takes is checked on virtual time, where it is deterministic
+    (tests/node/test_maintenance_clock.py); here the deadlines only bound a failing run."""
     cluster = process_cluster
     interval = 0.5
     periods = {
@@ -76,16 +80,9 @@ def test_sixteen_nodes_done_when(process_cluster: LocalCluster) -> None:
         "check_predecessor_interval": interval,
     }
     rng = random.Random(16)
-    began = time.monotonic()
     nodes = start_ring(cluster, 16, rng, **periods)
-    ready = time.monotonic()
-    correct = cluster.wait_ring(nodes, BITS, 60.0, full=False)
-    formed = correct + cluster.wait_ring(nodes, BITS, 60.0)
-    print(
-        f"16 nodes: ready {ready - began:.1f} s after launch; ring correct (successors, "
-        f"predecessors, walk) {correct:.1f} s = {correct / interval:.1f} periods later, every "
-        f"successor list exact {formed:.1f} s = {formed / interval:.1f} periods later"
-    )
+    cluster.wait_ring(nodes, BITS, FORM_TIMEOUT, full=False)
+    cluster.wait_ring(nodes, BITS, FORM_TIMEOUT)
     assert len({tuple(n.seeds) for n in nodes}) >= 6  # many different seeds, not one hub
 
     truth = oracle(nodes, BITS)
@@ -96,18 +93,10 @@ def test_sixteen_nodes_done_when(process_cluster: LocalCluster) -> None:
     victims = rng.sample(nodes, 3)
     for victim in victims:
         victim.kill()
-    crashed = time.monotonic()
     survivors = [n for n in nodes if n.alive]
-    cluster.wait_ring(survivors, BITS, 30.0, full=False)
-    healed = time.monotonic() - crashed
-    cluster.wait_ring(survivors, BITS, 30.0, full=True)
-    converged = time.monotonic() - crashed
-    print(
-        f"kill -9 of 3: ring of 13 correct (successors, predecessors, walk) after {healed:.2f} s "
-        f"= {healed / interval:.1f} stabilization periods; every successor list exact after "
-        f"{converged:.2f} s = {converged / interval:.1f} periods"
-    )
-    assert healed <= 10 * interval, f"healed in {healed / interval:.1f} periods"
+    assert len(survivors) == 13
+    cluster.wait_ring(survivors, BITS, FORM_TIMEOUT, full=False)
+    cluster.wait_ring(survivors, BITS, FORM_TIMEOUT, full=True)
     truth = oracle(survivors, BITS)
     asked = [rng.choice(survivors) for _ in keys]
     assert wrong_lookups(cluster, asked, keys, BITS, truth) == []
