@@ -6,6 +6,8 @@
 * ``service_ring``: a few :class:`NodeService` instances (real gRPC and REST on loopback) in one
   event loop on a background thread, for tests that drive the blocking CLI against live nodes
   without paying for process start-up.
+
+Hypothesis runs every property test of the suite under one settings profile, loaded here.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from chordshare.cli.launcher import LocalCluster
 from chordshare.service.config import NodeConfig
 from chordshare.service.node_service import NodeService
+
+# No per-example deadline: a property test checks what the code does, and the default 200 ms
+# bound fails examples that only ran slowly on a loaded machine (xdist workers, node processes
+# of the end-to-end tests on the same cores). Every other setting keeps Hypothesis's default; a
+# test that needs more or fewer examples says so in its own @settings.
+settings.register_profile("chordshare", deadline=None)
+settings.load_profile("chordshare")
 
 FAST: dict[str, Any] = {
     "ring_bits": 32,

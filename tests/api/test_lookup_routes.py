@@ -163,9 +163,7 @@ async def test_failed_lookup_is_503() -> None:
 
 
 # The ring is only read, so sharing the function-scoped fixtures across examples is safe.
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.text(max_size=40))
 async def test_arbitrary_keys_never_500(http: httpx.AsyncClient, key: str) -> None:
     for url, params in (

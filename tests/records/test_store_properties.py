@@ -38,7 +38,7 @@ def ring_order(start: int, r: FileRecord) -> tuple[int, str, bytes]:
     return ((key - start - 1) % SPACE.size, r.name, r.manifest.content_hash)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(stored, ids, ids, st.integers(min_value=1, max_value=7))
 def test_pages_concatenate_to_the_brute_force_range(
     entries: list[tuple[str, str, bool]], start: int, end: int, limit: int
@@ -71,7 +71,7 @@ def test_pages_concatenate_to_the_brute_force_range(
         db.close()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(stored, st.integers(min_value=1, max_value=5))
 def test_list_names_pages_cover_every_live_name_once(
     entries: list[tuple[str, str, bool]], limit: int
