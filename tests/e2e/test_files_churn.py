@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess, NotYet, wait_until
-from tests.e2e.helpers import START_TIMEOUT, start_ring
-from tests.e2e.test_files_helpers import (
+from tests.e2e.files_helpers import (
     BITS,
     FILES,
     MIB,
@@ -27,6 +26,7 @@ from tests.e2e.test_files_helpers import (
     sha256_of,
     wait_found,
 )
+from tests.e2e.helpers import START_TIMEOUT, start_ring
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 

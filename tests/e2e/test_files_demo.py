@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from chordshare.cli.launcher import LocalCluster
-from tests.e2e.test_files_helpers import cli_env
+from tests.e2e.files_helpers import cli_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 

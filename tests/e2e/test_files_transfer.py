@@ -17,8 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess, NotYet, wait_until
-from tests.e2e.helpers import start_ring
-from tests.e2e.test_files_helpers import (
+from tests.e2e.files_helpers import (
     BITS,
     FILES,
     MIB,
@@ -31,6 +30,7 @@ from tests.e2e.test_files_helpers import (
     stray_files,
     wait_found,
 )
+from tests.e2e.helpers import start_ring
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 
