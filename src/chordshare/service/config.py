@@ -43,6 +43,7 @@ from chordshare.model.manifest import (
 from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
+from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE
 
 ENV_PREFIX = "CHORDSHARE_"
 KIB = 1024
@@ -97,7 +98,8 @@ class NodeConfig(BaseSettings):
     """Directory whose files this node shares."""
 
     data_dir: Path = Path("data")
-    """Directory for the node's own state (records, partial downloads)."""
+    """Directory for the node's own state (records, stored files, partial downloads). One node
+    per data_dir: a node started on a data_dir in use exits with status 2."""
 
     # -- the ring ------------------------------------------------------------------------------
 
@@ -174,6 +176,12 @@ class NodeConfig(BaseSettings):
     republish_interval: float = Field(default=600.0, gt=0, le=7 * 86_400)
     """Seconds between republishes of this node's provider records. Less than provider_ttl (by
     default a third: a record survives two lost republishes)."""
+
+    stale_part_age: float = Field(default=DEFAULT_STALE_PART_AGE, ge=60, le=365 * 86_400)
+    """Seconds a partial download or upload spool may sit untouched in data_dir before it is
+    deleted (at start, and by a sweep every quarter of this age, at most an hour apart). A day
+    lets an interrupted download resume after a restart or an outage, yet one nobody asks for
+    again stops holding its disk. Transfers in progress are never deleted."""
 
     # -- validation ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ leave, :meth:`close` at shutdown. The periodic jobs live in :mod:`chordshare.nod
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -46,6 +47,7 @@ from chordshare.node.transfer.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
+from chordshare.storage.files.stale import remove_abandoned, transfer_key
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.grpc.records.servicer import records_registrar
 from chordshare.transport.grpc.server import Registrar
@@ -57,6 +59,10 @@ log = logging.getLogger(__name__)
 
 SPOOL_DIR = "spool"
 """Under ``data_dir``: REST uploads being received (hashed while spooled, then pushed)."""
+
+SWEEP_EVERY = 3600.0
+"""Longest time in seconds between two sweeps of stale transfer files (a quarter of
+``stale_part_age`` when that is shorter), so a file outlives its age by a small fraction."""
 
 Job = tuple[str, float, Callable[[], Awaitable[object]]]
 """(name, interval in seconds, step): what :class:`chordshare.node.ring.maintenance.Maintenance`
@@ -139,7 +145,14 @@ class NodeFiles:
         await asyncio.to_thread(_make_dirs, config.shared_dir, config.data_dir)
         store = await RecordStore.open(config.data_dir, node.space, wall_clock=wall_clock)
         try:
-            blobs = await asyncio.to_thread(BlobStore, config.data_dir)
+            blobs = await asyncio.to_thread(
+                functools.partial(
+                    BlobStore,
+                    config.data_dir,
+                    stale_part_age=config.stale_part_age,
+                    wall_clock=wall_clock,
+                )
+            )
             await asyncio.to_thread(_clear_spool, config.data_dir / SPOOL_DIR)
         except BaseException:
             await store.close()
@@ -193,12 +206,14 @@ class NodeFiles:
         return handed
 
     def jobs(self) -> list[Job]:
-        """The periodic work, for the maintenance loop: rescan, republish, record repair."""
+        """The periodic work, for the maintenance loop: rescan, republish, record repair, and
+        the sweep of stale transfer files."""
         cfg = self.config
         return [
             ("rescan", cfg.rescan_interval, self.rescan),
             ("republish", cfg.republish_interval, self.republish),
             ("records_repair", self.pacer.period, self.pacer.step),
+            ("sweep_stale", min(cfg.stale_part_age / 4, SWEEP_EVERY), self.sweep_stale),
         ]
 
     async def start(self) -> ScanResult:
@@ -229,6 +244,18 @@ class NodeFiles:
         """Refresh this node's provider entry of every file it holds (before ``provider_ttl``
         runs out); returns how many were published."""
         return await self.publisher.publish_own([f.manifest for f in self.held_files()])
+
+    async def sweep_stale(self) -> int:
+        """Delete the files of transfers untouched for ``stale_part_age`` (partial downloads
+        and received uploads in the blob store, REST upload spools), sparing those in progress;
+        returns how many files were deleted."""
+        busy = {transfer_key(p) for p in self.uploader.spooling}  # read here, in the loop
+        removed = await asyncio.to_thread(self.blobs.sweep_stale)
+        spool = self.config.data_dir / SPOOL_DIR
+        age = self.config.stale_part_age
+        return removed + await asyncio.to_thread(
+            remove_abandoned, spool, age, self.wall_clock(), busy
+        )
 
     def _retry(self) -> list[FileManifest]:
         held = {(f.manifest.name, f.manifest.content_hash) for f in self.held_files()}

@@ -100,6 +100,8 @@ class Uploader:
         self.provider_ttl = provider_ttl
         self.wall_clock = wall_clock
         self.publish = publish
+        self.spooling: set[Path] = set()
+        """Spool files of the uploads in progress (a sweep of stale files must spare them)."""
 
     async def upload_path(self, path: Path, name: str | None = None) -> UploadResult:
         """Upload the file at ``path`` under ``name`` (default: its file name)."""
@@ -114,10 +116,12 @@ class Uploader:
         name = validate_name(name)
         await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
         spool = self.spool_dir / f"{secrets.token_hex(16)}.upload"
+        self.spooling.add(spool)
         try:
             manifest = await self._spool(data, name, spool)
             return await self._push(spool, manifest)
         finally:
+            self.spooling.discard(spool)
             with contextlib.suppress(FileNotFoundError):
                 spool.unlink()
 
