@@ -16,7 +16,8 @@ edge, with ``raise ... from exc``; the node algorithms only ever see these types
     ├── LookupFailed                a lookup could not reach the key's owner
     ├── JoinFailed                  no seed could be reached or agreed to let us in
     ├── TransferError               a file transfer could not complete
-    │   └── IntegrityError          bytes that do not match their declared hash or size
+    │   ├── IntegrityError          bytes that do not match their declared hash or size
+    │   └── LimitExceeded           a transfer bound was hit (streams per peer, file size)
     └── StorageError                the local record store or shared directory failed
 """
 
@@ -73,6 +74,11 @@ class TransferError(ChordshareError):
 
 class IntegrityError(TransferError):
     """Bytes that do not match their declared hash or size."""
+
+
+class LimitExceeded(TransferError):
+    """A transfer bound was hit: too many concurrent streams from one peer (retry later or
+    elsewhere), or a file larger than the receiver accepts."""
 
 
 class StorageError(ChordshareError):

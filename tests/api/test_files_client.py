@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from chordshare.client.rest import AsyncNodeApi
-from chordshare.errors import InvalidName, NotFound, PeerUnavailable
+from chordshare.errors import InvalidName, LimitExceeded, NotFound, PeerUnavailable
 from chordshare.model.manifest import FileRecord
-from chordshare.transport.ports.transfer import LimitExceeded
 from tests.api.test_files_helpers import FilesRing, Member, make_ring
 
 

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chordshare.client.rest import NodeApi
-from chordshare.errors import InvalidName, NotFound
-from chordshare.transport.ports.transfer import LimitExceeded
+from chordshare.errors import InvalidName, LimitExceeded, NotFound
 from tests.api.test_files_helpers import files_under
 from tests.api.test_files_names import BAD_NAMES, routes
 from tests.service.conftest import wait_ring

@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from chordshare.errors import IntegrityError, InvalidInput, NotFound
+from chordshare.errors import IntegrityError, InvalidInput, LimitExceeded, NotFound
 from chordshare.model.manifest import FileManifest
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.ring import PeerRef
@@ -18,7 +18,7 @@ from chordshare.storage.files.pieces import PieceHasher
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
 from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 from chordshare.transport.grpc.transfer.codec import DOWNLOAD_METHOD, UPLOAD_METHOD
-from chordshare.transport.ports.transfer import Chunk, LimitExceeded, TransferLimits
+from chordshare.transport.ports.transfer import Chunk, TransferLimits
 
 from .conftest import SMALL_PIECE, GrpcNode, NodeFactory, data_of
 

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from chordshare.errors import InvalidName, TransferError
+from chordshare.errors import InvalidName, LimitExceeded, TransferError
 from chordshare.model.manifest import FileRecord
 from chordshare.node.ring.lookup import LookupResult
 from chordshare.node.transfer.download import download_file
 from chordshare.node.transfer.upload import Uploader
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.transfer.client import GrpcTransferClient
-from chordshare.transport.ports.transfer import LimitExceeded
 
 from .conftest import SMALL_PIECE, GrpcNode, NodeFactory, data_of, record_for
 

@@ -19,6 +19,7 @@ from chordshare.errors import (
     InvalidInput,
     InvalidName,
     JoinFailed,
+    LimitExceeded,
     LookupFailed,
     NotFound,
     PeerError,
@@ -27,7 +28,6 @@ from chordshare.errors import (
     PeerUnavailable,
     TransferError,
 )
-from chordshare.transport.ports.transfer import LimitExceeded
 
 REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
     cls.__name__: cls

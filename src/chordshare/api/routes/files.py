@@ -46,14 +46,20 @@ from chordshare.api.schemas.files import (
     UploadAnswer,
 )
 from chordshare.api.schemas.ring import Peer
-from chordshare.errors import InvalidInput, InvalidName, NotFound, PeerUnavailable, TransferError
+from chordshare.errors import (
+    InvalidInput,
+    InvalidName,
+    LimitExceeded,
+    NotFound,
+    PeerUnavailable,
+    TransferError,
+)
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
 from chordshare.node.transfer.upload import UploadResult, file_uri
 from chordshare.ring import IdSpace
 from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
-from chordshare.transport.ports.transfer import LimitExceeded
 
 
 class _AnyText(Convertor[str]):

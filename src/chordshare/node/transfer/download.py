@@ -28,13 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chordshare.clock import Clock, SystemClock
-from chordshare.errors import ChordshareError, PeerProtocolError, StorageError, TransferError
+from chordshare.errors import (
+    ChordshareError,
+    LimitExceeded,
+    PeerProtocolError,
+    StorageError,
+    TransferError,
+)
 from chordshare.model.manifest import FileRecord, Provider
 from chordshare.model.names import path_in
 from chordshare.ring import PeerRef
 from chordshare.storage.files.blobs import BlobStore, PartialFile
 from chordshare.storage.files.pieces import PieceReceiver
-from chordshare.transport.ports.transfer import Chunk, LimitExceeded, TransferClient
+from chordshare.transport.ports.transfer import Chunk, TransferClient
 
 log = logging.getLogger(__name__)
 

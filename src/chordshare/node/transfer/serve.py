@@ -18,14 +18,14 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
-from chordshare.errors import InvalidInput, NotFound
+from chordshare.errors import InvalidInput, LimitExceeded, NotFound
 from chordshare.model.manifest import DIGEST_SIZE, FileManifest
 from chordshare.model.names import validate_name
 from chordshare.ring import PeerRef
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import SharedIndex
 from chordshare.storage.files.pieces import PieceReader, PieceReceiver
-from chordshare.transport.ports.transfer import Chunk, LimitExceeded, StreamGate, TransferLimits
+from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferLimits
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
-from chordshare.errors import ChordshareError, InvalidInput, PeerUnavailable, TransferError
+from chordshare.errors import (
+    ChordshareError,
+    InvalidInput,
+    LimitExceeded,
+    PeerUnavailable,
+    TransferError,
+)
 from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest, FileRecord, Provider
 from chordshare.model.names import validate_name
 from chordshare.node.ring.lookup import LookupResult
@@ -34,7 +40,6 @@ from chordshare.transport.ports.transfer import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_FILE_BYTES,
     Chunk,
-    LimitExceeded,
     TransferClient,
 )
 

@@ -1,30 +1,17 @@
-"""gRPC status codes <-> the project's exception tree, both directions, in one place.
+"""gRPC status codes <-> the project's exception tree, through the shared table.
 
-Server side (:func:`status_for`): what a handler raised becomes the status the caller sees.
+The table itself (which exception becomes which status, and which status becomes which
+exception on the caller's side) lives in :mod:`chordshare.transport.ports.status`, shared with
+the in-memory twin; its :class:`~chordshare.transport.ports.status.Status` values are named as
+gRPC's codes, and this module only maps the two by name:
 
-    InvalidInput (incl. InvalidName)   -> INVALID_ARGUMENT  the request can never succeed as sent
-    NotFound                           -> NOT_FOUND
-    IntegrityError                     -> DATA_LOSS         bytes that do not match their hash
-    PeerError, LookupFailed            -> UNAVAILABLE       transient: this node could not reach a
-                                                            third one; retrying later may work
-    StorageError                       -> INTERNAL "internal error"  this node's own disk or
-                                                            database failed; its message may name
-                                                            local paths, so it is only logged
-    any other ChordshareError          -> FAILED_PRECONDITION  this node is not in a state to
-                                                            answer (config, join, transfer)
-    anything else (a bug)              -> INTERNAL "internal error" (logged here, never sent)
+- server side (:func:`status_for`, :func:`public_details`): what a handler raised -> the
+  ``grpc.StatusCode`` and details it is aborted with (used by the server's error interceptor);
+- client side (:func:`peer_error`, :func:`calling`): what a failed ring or records call ended
+  with -> a ``PeerError`` (``DEADLINE_EXCEEDED`` -> PeerTimeout; ``UNAVAILABLE``, ``CANCELLED``
+  -> PeerUnavailable; anything else -> PeerProtocolError).
 
-Details sent with a ChordshareError are ``"<ExceptionClass>: <message>"``; with INTERNAL, only
-:data:`INTERNAL_DETAILS`. Never a traceback.
-
-Client side (:func:`peer_error`): what the call to a peer ended with becomes a ``PeerError``.
-
-    DEADLINE_EXCEEDED                  -> PeerTimeout
-    UNAVAILABLE, CANCELLED             -> PeerUnavailable   refused, reset, shutting down, or our
-                                                            own channel closed under the call
-    anything else                      -> PeerProtocolError the peer answered, but not as the
-                                                            protocol says (UNIMPLEMENTED, INTERNAL,
-                                                            INVALID_ARGUMENT, RESOURCE_EXHAUSTED...)
+The transfer profile of the client side is :mod:`chordshare.transport.grpc.transfer.status`.
 """
 
 from __future__ import annotations
@@ -34,45 +21,39 @@ from contextlib import contextmanager
 
 import grpc
 
-from chordshare.errors import (
-    ChordshareError,
-    IntegrityError,
-    InvalidInput,
-    LookupFailed,
-    NotFound,
-    PeerError,
-    PeerProtocolError,
-    PeerTimeout,
-    PeerUnavailable,
-    StorageError,
-)
+from chordshare.errors import PeerError, PeerProtocolError
+from chordshare.transport.ports import status as table
+from chordshare.transport.ports.status import INTERNAL_DETAILS, Status
 
-_SERVER_CODES: tuple[tuple[type[ChordshareError], grpc.StatusCode], ...] = (
-    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
-    (NotFound, grpc.StatusCode.NOT_FOUND),
-    (IntegrityError, grpc.StatusCode.DATA_LOSS),
-    (PeerError, grpc.StatusCode.UNAVAILABLE),
-    (LookupFailed, grpc.StatusCode.UNAVAILABLE),
-    (StorageError, grpc.StatusCode.INTERNAL),
-)
-
-INTERNAL_DETAILS = "internal error"
-"""All a caller learns about a bug in a handler; the traceback goes to this node's log only."""
+__all__ = [
+    "INTERNAL_DETAILS",
+    "calling",
+    "grpc_code",
+    "peer_error",
+    "public_details",
+    "status_for",
+    "status_of",
+]
 
 
-def status_for(exc: ChordshareError) -> grpc.StatusCode:
-    """The status a handler's ``exc`` is reported with (first matching row of the table)."""
-    for kind, code in _SERVER_CODES:
-        if isinstance(exc, kind):
-            return code
-    return grpc.StatusCode.FAILED_PRECONDITION
+def grpc_code(status: Status) -> grpc.StatusCode:
+    """The gRPC code of the same name."""
+    return grpc.StatusCode[status.name]
 
 
-def public_details(exc: ChordshareError, code: grpc.StatusCode) -> str:
+def status_of(code: grpc.StatusCode) -> Status:
+    """The table's status of the same name (UNKNOWN for OK, which no failed call carries)."""
+    return Status.__members__.get(code.name, Status.UNKNOWN)
+
+
+def status_for(exc: Exception) -> grpc.StatusCode:
+    """The code a handler's ``exc`` is reported with (see the table)."""
+    return grpc_code(table.status_for(exc))
+
+
+def public_details(exc: Exception, code: grpc.StatusCode) -> str:
     """What the caller may read about ``exc`` reported as ``code``."""
-    if code == grpc.StatusCode.INTERNAL:
-        return INTERNAL_DETAILS
-    return f"{type(exc).__name__}: {exc}"
+    return table.public_details(exc, status_of(code))
 
 
 def peer_error(exc: grpc.aio.AioRpcError, address: str, method: str) -> PeerError:
@@ -80,14 +61,7 @@ def peer_error(exc: grpc.aio.AioRpcError, address: str, method: str) -> PeerErro
 
     Callers ``raise peer_error(exc, ...) from exc`` so that the gRPC error stays attached.
     """
-    code = exc.code()
-    details = exc.details() or ""
-    text = f"{method} to {address} failed: {code.name}" + (f": {details}" if details else "")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return PeerTimeout(text)
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-        return PeerUnavailable(text)
-    return PeerProtocolError(text)
+    return table.peer_error(status_of(exc.code()), exc.details() or "", address, method)
 
 
 @contextmanager

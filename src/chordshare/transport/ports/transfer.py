@@ -4,13 +4,14 @@
 :class:`chordshare.node.transfer.serve.FileTransferService`); :class:`TransferClient` is how a node
 or the CLI asks, peer first. Method names pair with the RPCs of ``transfer.proto``
 (``download`` <-> ``Download``, ``upload`` <-> ``Upload``). Two clients ship:
-``transport.memory_transfer`` and ``transport.grpc.transfer_client``.
+``transport.memory.transfer`` and ``transport.grpc.transfer.client``.
 
 Errors a client raises: :class:`chordshare.errors.PeerError` subclasses for transport faults;
 :class:`chordshare.errors.NotFound` (the peer holds no such content),
 :class:`chordshare.errors.InvalidInput` (the peer refused the request as malformed: bad name,
 range, or an upload that breaks its header), :class:`chordshare.errors.IntegrityError` (bytes
-that fail their hash) and :class:`LimitExceeded` (too many streams, file too large).
+that fail their hash) and :class:`chordshare.errors.LimitExceeded` (too many streams, file too
+large). :mod:`chordshare.transport.ports.status` is the table both transports translate by.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterat
 from dataclasses import dataclass
 from typing import Protocol
 
-from chordshare.errors import TransferError
+from chordshare.errors import LimitExceeded
 from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
 
@@ -37,11 +38,6 @@ protobuf framing take under 20 bytes; the rest is slack for gRPC's own accountin
 DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
 DEFAULT_MAX_FILE_BYTES = 16 << 30
 DEFAULT_MAX_STREAMS_PER_PEER = 4
-
-
-class LimitExceeded(TransferError):
-    """A transfer bound was hit: too many concurrent streams from one peer (retry later or
-    elsewhere), or a file larger than the receiver accepts."""
 
 
 @dataclass(frozen=True, slots=True)

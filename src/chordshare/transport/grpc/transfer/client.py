@@ -10,6 +10,10 @@ Deadlines: a download stream has no overall deadline (a range of pieces takes as
 link needs) but fails with ``PeerTimeout`` when no chunk arrives for ``idle_timeout`` seconds
 (a provider that hangs is as good as gone). An upload's deadline grows with the file:
 ``timeout + size / MIN_UPLOAD_RATE``.
+
+Errors go through the shared table's transfer profile (:mod:`.status`). An upload whose own chunk
+source raises (the caller's disk, say) fails with that exception, as over the in-memory twin: it
+is the caller's error, not the peer's.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import grpc
 
-from chordshare.errors import PeerProtocolError, PeerTimeout
+from chordshare.errors import LimitExceeded, PeerProtocolError, PeerTimeout
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.channels import ChannelCache
@@ -38,11 +42,7 @@ from chordshare.transport.grpc.transfer.codec import (
 )
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_error
-from chordshare.transport.ports.transfer import (
-    DEFAULT_MAX_MESSAGE_BYTES,
-    Chunk,
-    LimitExceeded,
-)
+from chordshare.transport.ports.transfer import DEFAULT_MAX_MESSAGE_BYTES, Chunk
 
 MIN_UPLOAD_RATE = 1 << 20
 """1 MiB/s: the slowest link an upload is given time for. Slower than that, an upload of a large
@@ -119,10 +119,16 @@ class GrpcTransferClient:
                 f"not fit one {self.max_message_bytes}-byte message; use larger pieces"
             )
 
+        failed: list[Exception] = []  # what the caller's own chunk source raised, if anything
+
         async def items() -> AsyncIterator[UploadItem]:
             yield manifest
-            async for chunk in chunks:
-                yield chunk
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except Exception as exc:
+                failed.append(exc)
+                raise
 
         method = self._channel(peer).stream_unary(
             UPLOAD_METHOD, request_serializer=encode_upload_request, response_deserializer=None
@@ -131,7 +137,17 @@ class GrpcTransferClient:
         try:
             reply = await method(items(), timeout=deadline)
         except grpc.aio.AioRpcError as exc:
+            if failed:
+                raise failed[0]  # noqa: B904  (the caller's own error, with its own cause)
             raise transfer_error(exc, peer.grpc_address, "Upload") from exc
+        except asyncio.CancelledError:
+            # When the request iterator raises, gRPC cancels the call and the awaiting task gets
+            # a CancelledError nobody asked for: the caller's own error is the real outcome
+            # (a task that is really being cancelled stays cancelled).
+            task = asyncio.current_task()
+            if failed and (task is None or not task.cancelling()):
+                raise failed[0]  # noqa: B904
+            raise
         try:
             holder, content_hash = self._responses.decode(reply)
         except Exception as exc:  # protobuf's DecodeError, or an id outside the ring
