@@ -1,8 +1,8 @@
 """A ring of nodes with real file sharing (:class:`NodeFiles`) on the in-memory network, each with
 its REST app reached through ``httpx.ASGITransport``: the file routes end to end, no sockets.
 
-Each address serves one object that answers ring calls (its ChordNode), record calls (its
-RecordNode) and transfer calls (its FileTransferService). Time: the ring uses the cluster's
+Each address serves ring calls (its ChordNode), record calls (its RecordNode) and transfer calls
+(its FileTransferService). Time: the ring uses the cluster's
 manual clock; provider expiries use the wall clock (far in the future at the default TTL).
 """
 
@@ -26,27 +26,6 @@ from chordshare.transport.memory.transfer import MemoryTransferClient
 
 PIECE = MIN_PIECE_SIZE
 """16 KiB pieces: files of a few hundred KiB have many, spread over several providers."""
-
-RING_METHODS = frozenset(
-    {"get_node_info", "find_successor_step", "rectify", "leave_notice", "ping"}
-)
-TRANSFER_METHODS = frozenset({"download", "upload"})
-
-
-class Served:
-    """What one address answers: ring calls -> ChordNode, transfers -> FileTransferService,
-    record calls -> RecordNode."""
-
-    def __init__(self, node: ChordNode, files: NodeFiles) -> None:
-        self._node = node
-        self._files = files
-
-    def __getattr__(self, name: str) -> Any:
-        if name in RING_METHODS:
-            return getattr(self._node, name)
-        if name in TRANSFER_METHODS:
-            return getattr(self._files.transfer, name)
-        return getattr(self._files.records, name)
 
 
 @dataclass
@@ -98,7 +77,9 @@ class FilesRing:
             MemoryTransferClient(self.cluster.network, address),
             clock=self.cluster.clock,
         )
-        self.cluster.network.register(node.me, Served(node, files))
+        self.cluster.network.register(
+            node.me, ring=node, records=files.records, transfer=files.transfer
+        )
         app = install_files(create_app(node), files)
         member = Member(node, files, app, root)
         self.members.append(member)

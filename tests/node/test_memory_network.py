@@ -57,7 +57,7 @@ async def test_delay_takes_clock_time_and_long_delay_times_out() -> None:
     net = MemoryNetwork(clock, rpc_timeout=2.0)
     cluster = await two_nodes()
     _, b = cluster.nodes.values()
-    net.register(b.me, b)
+    net.register(b.me, ring=b)
     client = net.client("x")
     net.delay(b.me.grpc_address, 0.5)
     call = asyncio.ensure_future(client.ping(b.me))

@@ -1,7 +1,7 @@
 """A ring of nodes that serve records, on the in-memory network (built on MemoryCluster).
 
-Each node registers one :class:`NodeServices` object that answers both the ring RPCs (its
-ChordNode) and the record RPCs (its RecordNode). Maintenance and repair run in explicit rounds,
+Each node registers its ChordNode (ring RPCs) and its RecordNode (record RPCs) under its address.
+Maintenance and repair run in explicit rounds,
 so every run is deterministic under its seed; a fake wall clock drives provider expiry.
 """
 
@@ -25,21 +25,6 @@ from chordshare.transport.ports.records import MAX_MESSAGE_BYTES
 from tests.records.factory import WallClock
 
 JOIN_ATTEMPTS = 5
-
-RING_METHODS = frozenset(
-    {"get_node_info", "find_successor_step", "rectify", "leave_notice", "ping"}
-)
-
-
-class NodeServices:
-    """What one address serves: ring calls go to the ChordNode, record calls to the RecordNode."""
-
-    def __init__(self, ring: ChordNode, records: RecordNode) -> None:
-        self.ring = ring
-        self.records = records
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.ring if name in RING_METHODS else self.records, name)
 
 
 class RecordCluster:
@@ -76,7 +61,7 @@ class RecordCluster:
         rec = RecordNode(
             node, store, client, replicas=self.replicas, message_bytes=self.message_bytes
         )
-        self.ring.network.register(node.me, NodeServices(node, rec))
+        self.ring.network.register(node.me, ring=node, records=rec)
         self.records[node.me.id] = rec
         if via is not None:
             await self._join(node, via)

@@ -3,7 +3,7 @@ registered beside Ring) -> RecordNode, for three ChordNodes on 127.0.0.1-3, port
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from chordshare.clock import SystemClock
 from chordshare.errors import PeerProtocolError
-from chordshare.model.records import RecordKey
+from chordshare.model.manifest import FileRecord
+from chordshare.model.records import RecordKey, RecordPage
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
@@ -26,6 +27,7 @@ from chordshare.transport.grpc.generated import records_pb2_grpc
 from chordshare.transport.grpc.records.client import GrpcRecordClient
 from chordshare.transport.grpc.records.servicer import RECORDS_SERVICE_NAME, records_registrar
 from tests.records.factory import WallClock, provider, record
+from tests.transport_grpc.conftest import LateService
 
 SPACE = IdSpace(160)
 TOP = SPACE.size - 1
@@ -33,22 +35,31 @@ RPC_TIMEOUT = 5.0
 """Generous for loopback: a failing test should fail on its assertion, not a slow machine."""
 
 
-class Late:
-    """Serves ring and record calls for a node built after its server bound a port."""
+class LateRecords:
+    """A RecordService forwarding to ``target``, set once the node exists: a node's address (and
+    so its RecordNode) is known only after its server bound port 0."""
 
     def __init__(self) -> None:
-        self.ring: ChordNode | None = None
-        self.records: RecordNode | None = None
+        self.target: RecordNode | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        target = self.records if name in RECORD_METHODS else self.ring
-        assert target is not None, "node not attached yet"
-        return getattr(target, name)
+    def _t(self) -> RecordNode:
+        assert self.target is not None, "node not attached yet"
+        return self.target
 
+    async def store_records(self, records: Sequence[FileRecord], replicate: bool) -> None:
+        await self._t().store_records(records, replicate)
 
-RECORD_METHODS = frozenset(
-    {"store_records", "get_records", "fetch_range", "range_digest", "list_names"}
-)
+    async def get_records(self, name: str) -> list[FileRecord]:
+        return await self._t().get_records(name)
+
+    async def fetch_range(self, start: int, end: int, after: RecordKey | None) -> RecordPage:
+        return await self._t().fetch_range(start, end, after)
+
+    async def range_digest(self, start: int, end: int) -> bytes:
+        return await self._t().range_digest(start, end)
+
+    async def list_names(self, after: str, limit: int) -> list[str]:
+        return await self._t().list_names(after, limit)
 
 
 @dataclass
@@ -58,9 +69,9 @@ class Net:
     closers: list[Any] = field(default_factory=list)
 
     async def start(self, ident: int, host: str) -> RecordNode:
-        late = Late()
-        server = GrpcServer(late, host, 0, space=SPACE, metrics=ServerMetrics(CollectorRegistry()))
-        server.add_servicer(records_registrar(late, SPACE))  # type: ignore[arg-type]
+        ring, records = LateService(), LateRecords()
+        server = GrpcServer(ring, host, 0, space=SPACE, metrics=ServerMetrics(CollectorRegistry()))
+        server.add_servicer(records_registrar(records, SPACE))
         await server.start()
         assert RECORDS_SERVICE_NAME in server.services
         peers = GrpcPeerClient(RPC_TIMEOUT, space=SPACE)
@@ -68,7 +79,7 @@ class Net:
         node = ChordNode(SPACE, me, peers, SystemClock(), RingSettings(successor_list_size=4))
         store = await RecordStore.open(self.root / f"n{ident:x}", SPACE, wall_clock=self.wall)
         rec = RecordNode(node, store, GrpcRecordClient(peers, timeout=RPC_TIMEOUT))
-        late.ring, late.records = node, rec
+        ring.target, records.target = node, rec
         self.closers += [server, peers, store]
         return rec
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from chordshare.node.ring.chord import ChordNode
 from chordshare.node.transfer.download import download_file, download_to_store
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader
@@ -16,29 +14,18 @@ from chordshare.transport.memory.transfer import MemoryTransferClient
 from .conftest import SMALL_PIECE, data_of
 
 
-class NodeWithFiles:
-    """What a node registers on the network: its ring handlers and its transfer service."""
-
-    def __init__(self, node: ChordNode, files: FileTransferService) -> None:
-        self._node = node
-        self.files = files
-        self.download = files.download
-        self.upload = files.upload
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._node, name)
-
-
-def ring_with_files(tmp_path: Path, size: int) -> tuple[MemoryCluster, dict[int, NodeWithFiles]]:
+def ring_with_files(
+    tmp_path: Path, size: int
+) -> tuple[MemoryCluster, dict[int, FileTransferService]]:
+    """A converged ring whose every node also serves transfers; each node's transfer service."""
     cluster = MemoryCluster(bits=16, seed=7)
     cluster.place(cluster.random_ids(size))
     cluster.verify()
-    served: dict[int, NodeWithFiles] = {}
+    served: dict[int, FileTransferService] = {}
     for ident, node in cluster.nodes.items():
-        blobs = BlobStore(tmp_path / f"n{ident}")
-        both = NodeWithFiles(node, FileTransferService(node.me, blobs))
-        cluster.network.register(node.me, both)
-        served[ident] = both
+        files = FileTransferService(node.me, BlobStore(tmp_path / f"n{ident}"))
+        cluster.network.register(node.me, ring=node, transfer=files)
+        served[ident] = files
     return cluster, served
 
 
@@ -62,7 +49,7 @@ async def test_upload_lands_on_owner_and_successors_and_survives_k_minus_1_crash
     expected = [ring[(start + i) % len(ring)] for i in range(3)]
     assert [h.id for h in result.holders] == expected
     for ident in expected:
-        stored = served[ident].files.blobs.by_name("movie.mkv")
+        stored = served[ident].blobs.by_name("movie.mkv")
         assert stored is not None
         assert stored.path.read_bytes() == content
 

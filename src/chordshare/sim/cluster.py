@@ -68,7 +68,7 @@ class MemoryCluster:
         address = f"mem-{self.space.hex(ident)}"
         peer = PeerRef(ident, address, f"http://{address}")
         node = ChordNode(self.space, peer, self.network.client(address), self.clock, self.settings)
-        self.network.register(peer, node)
+        self.network.register(peer, ring=node)
         self.nodes[ident] = node
         return node
 

@@ -1,11 +1,16 @@
 """The in-memory twin of the gRPC transport (DESIGN.md principle 3).
 
 A :class:`MemoryNetwork` is an object, not a module global: each test or simulation builds its
-own. Nodes register their :class:`RingService` under their address; :class:`MemoryPeerClient`
-delivers calls by awaiting the target's handler directly. Delivery yields to the event loop once
-(as a real network would), so interleavings stay realistic; calling an unknown or crashed
-address fails loudly with :class:`PeerUnavailable`. Partitions, delays and random loss are
-deterministic under the network's seed.
+own. A node registers what it serves under its address, one object per subsystem
+(:meth:`MemoryNetwork.register`: its ``RingService``, and optionally its ``RecordService`` and
+``TransferService``); the clients (:class:`~chordshare.transport.memory.ring.MemoryPeerClient`,
+``MemoryRecordClient``, ``MemoryTransferClient``) deliver calls by awaiting the target's handler
+directly. Delivery yields to the event loop once (as a real network would), so interleavings
+stay realistic; calling an unknown or crashed address fails loudly with ``PeerUnavailable``,
+and calling a subsystem the peer does not serve fails as gRPC's UNIMPLEMENTED does. Partitions,
+delays and random loss are deterministic under the network's seed. Every failure, the
+network's and the handler's, reaches the caller through the shared error table
+(:mod:`chordshare.transport.memory.status`).
 """
 
 from __future__ import annotations
@@ -13,21 +18,34 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
-from typing import cast
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from chordshare.clock import Clock
-from chordshare.errors import (
-    ChordshareError,
-    LookupFailed,
-    PeerError,
-    PeerProtocolError,
-    PeerTimeout,
-    PeerUnavailable,
-)
-from chordshare.ring import NextHop, PeerRef
-from chordshare.transport.ports.ring import NodeInfo, RingService
+from chordshare.errors import PeerError
+from chordshare.ring import PeerRef
+from chordshare.transport.memory.ring import MemoryPeerClient
+from chordshare.transport.memory.status import network_error
+from chordshare.transport.ports.records import RecordService
+from chordshare.transport.ports.ring import RingService
+from chordshare.transport.ports.status import UNIMPLEMENTED_DETAILS, Status
+from chordshare.transport.ports.transfer import TransferService
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What one address serves: the node's id and one service per subsystem (``None``: not
+    served, as a gRPC server without that servicer)."""
+
+    id: int
+    ring: RingService
+    records: RecordService | None = None
+    transfer: TransferService | None = None
+
+
+def unimplemented(peer: PeerRef, method: str) -> PeerError:
+    """The failure of calling a subsystem ``peer`` does not serve."""
+    return network_error(Status.UNIMPLEMENTED, UNIMPLEMENTED_DETAILS, peer.grpc_address, method)
 
 
 class MemoryNetwork:
@@ -53,7 +71,7 @@ class MemoryNetwork:
         self.timeouts_take_time = timeouts_take_time
         """When true a lost or partitioned call waits ``rpc_timeout`` on the clock before failing
         (for tests that drive time); otherwise it fails at once and only counts a timeout."""
-        self._services: dict[str, tuple[int, object]] = {}
+        self._services: dict[str, Registration] = {}
         self._crashed: set[str] = set()
         self._group: dict[str, int] = {}
         self._delay: dict[str, float] = {}
@@ -62,9 +80,17 @@ class MemoryNetwork:
 
     # -- membership and faults --------------------------------------------------------------
 
-    def register(self, peer: PeerRef, service: object) -> None:
-        """Serve ``service`` (a RingService, and whatever other services the node offers)."""
-        self._services[peer.grpc_address] = (peer.id, service)
+    def register(
+        self,
+        peer: PeerRef,
+        *,
+        ring: RingService,
+        records: RecordService | None = None,
+        transfer: TransferService | None = None,
+    ) -> None:
+        """Serve ``peer``'s subsystems at its address, replacing what was registered there (a
+        node registers its ring first, then again once its records and files are open)."""
+        self._services[peer.grpc_address] = Registration(peer.id, ring, records, transfer)
         self._crashed.discard(peer.grpc_address)
 
     def unregister(self, address: str) -> None:
@@ -102,90 +128,45 @@ class MemoryNetwork:
 
     # -- delivery -------------------------------------------------------------------------
 
-    async def _timeout(self, method: str, wait: float) -> PeerTimeout:
+    async def _timeout(self, peer: PeerRef, method: str, wait: float) -> PeerError:
         self.failures["timeout"] += 1
         if self.timeouts_take_time:
             await self.clock.sleep(wait)
-        return PeerTimeout(f"{method}: deadline of {self.rpc_timeout}s exceeded")
+        return network_error(
+            Status.DEADLINE_EXCEEDED,
+            f"deadline of {self.rpc_timeout}s exceeded",
+            peer.grpc_address,
+            method,
+        )
 
-    async def deliver(self, source: str, peer: PeerRef, method: str) -> object:
-        """Find the service that answers ``method`` for ``peer``, or raise as a network would."""
+    async def deliver(self, source: str, peer: PeerRef, method: str) -> Registration:
+        """Find what answers ``method`` for ``peer``, or raise as a network would."""
         self.calls[method] += 1
         if self.yield_on_call:
             await asyncio.sleep(0)
         entry = self._services.get(peer.grpc_address)
-        if entry is None or peer.grpc_address in self._crashed or entry[0] != peer.id:
+        if entry is None or peer.grpc_address in self._crashed or entry.id != peer.id:
             self.failures["unavailable"] += 1
-            raise PeerUnavailable(f"{method}: nothing answers at {peer.grpc_address}")
+            raise network_error(
+                Status.UNAVAILABLE,
+                f"nothing answers at {peer.grpc_address}",
+                peer.grpc_address,
+                method,
+            )
         if self._group.get(source, 0) != self._group.get(peer.grpc_address, 0) or (
             self.loss and self.rng.random() < self.loss
         ):
-            raise await self._timeout(method, self.rpc_timeout)
+            raise await self._timeout(peer, method, self.rpc_timeout)
         wait = self._delay.get(peer.grpc_address, 0.0)
         if wait >= self.rpc_timeout:
-            raise await self._timeout(method, self.rpc_timeout)
+            raise await self._timeout(peer, method, self.rpc_timeout)
         if wait:
             await self.clock.sleep(wait)
         if peer.grpc_address in self._crashed:
-            raise PeerUnavailable(f"{method}: {peer.grpc_address} crashed during the call")
-        return entry[1]
-
-
-@contextmanager
-def remote_errors(peer: PeerRef, method: str) -> Iterator[None]:
-    """What a remote handler raises reaches the caller as it would over gRPC (see
-    ``transport.grpc.status``): transient failures (``PeerError``, ``LookupFailed``: UNAVAILABLE)
-    as ``PeerUnavailable``, any other ``ChordshareError`` (a refused request, a storage failure)
-    as ``PeerProtocolError``. Node code thus sees only ``PeerError`` on either transport."""
-    try:
-        yield
-    except (PeerError, LookupFailed) as exc:
-        raise PeerUnavailable(f"{method} to {peer.grpc_address} failed: {exc}") from exc
-    except ChordshareError as exc:
-        raise PeerProtocolError(
-            f"{method} to {peer.grpc_address} refused: {type(exc).__name__}: {exc}"
-        ) from exc
-
-
-class MemoryPeerClient:
-    """:class:`chordshare.transport.ports.ring.PeerClient` over a :class:`MemoryNetwork`."""
-
-    def __init__(self, network: MemoryNetwork, source: str) -> None:
-        self.network = network
-        self.source = source
-
-    async def _ring(self, peer: PeerRef, method: str) -> RingService:
-        return cast(RingService, await self.network.deliver(self.source, peer, method))
-
-    async def get_node_info(self, peer: PeerRef) -> NodeInfo:
-        service = await self._ring(peer, "get_node_info")
-        with remote_errors(peer, "get_node_info"):
-            return await service.get_node_info()
-
-    async def find_successor_step(
-        self, peer: PeerRef, key: int, exclude: Collection[int]
-    ) -> NextHop:
-        service = await self._ring(peer, "find_successor_step")
-        with remote_errors(peer, "find_successor_step"):
-            return await service.find_successor_step(key, frozenset(exclude))
-
-    async def rectify(self, peer: PeerRef, candidate: PeerRef) -> None:
-        service = await self._ring(peer, "rectify")
-        with remote_errors(peer, "rectify"):
-            await service.rectify(candidate)
-
-    async def leave_notice(
-        self,
-        peer: PeerRef,
-        leaving: PeerRef,
-        predecessor: PeerRef | None,
-        successors: tuple[PeerRef, ...],
-    ) -> None:
-        service = await self._ring(peer, "leave_notice")
-        with remote_errors(peer, "leave_notice"):
-            await service.leave_notice(leaving, predecessor, successors)
-
-    async def ping(self, peer: PeerRef) -> None:
-        service = await self._ring(peer, "ping")
-        with remote_errors(peer, "ping"):
-            await service.ping()
+            raise network_error(
+                Status.UNAVAILABLE,
+                f"{peer.grpc_address} crashed during the call",
+                peer.grpc_address,
+                method,
+            )
+        return entry
