@@ -95,3 +95,15 @@ def test_commands_are_mounted() -> None:
     for command in ("node", "config", "demo", "ring", "lookup", "peers", "info", "sim"):
         assert f" {command} " in result.stdout
     assert runner.invoke(app, ["sim", "--help"]).exit_code == 0
+
+
+def test_an_http_fd_that_is_not_a_socket_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text("http_port = 0\n")
+    with path.open() as not_a_socket:
+        fd = not_a_socket.fileno()
+        result = runner.invoke(app, ["node", "--config", str(path), "--http-fd", str(fd)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"chordshare: --http-fd {fd}: not a socket")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, get_origin
@@ -37,7 +38,7 @@ PANELS = {
 """The first field of each help section (fields follow the model's declaration order)."""
 
 
-def run_node(config_file: Path | None, flags: dict[str, Any]) -> None:
+def run_node(config_file: Path | None, flags: dict[str, Any], http_fd: int | None = None) -> None:
     """Load the config, run the node until it stops, exit with its status."""
     # Imported here: gRPC, FastAPI and uvicorn take most of a second to import, which the
     # client commands (ring, lookup, ...) should not pay for.
@@ -47,9 +48,15 @@ def run_node(config_file: Path | None, flags: dict[str, Any]) -> None:
         config = load_config(config_file, flags)
     except ConfigError as exc:
         fail(f"invalid configuration: {exc}", CONFIG_ERROR_STATUS)
+    http_socket = None
+    if http_fd is not None:
+        try:
+            http_socket = socket.socket(fileno=http_fd)
+        except OSError as exc:
+            fail(f"--http-fd {http_fd}: not a socket ({exc.strerror})", CONFIG_ERROR_STATUS)
     stamp = configure_logging(config.log_level)
     try:
-        status = asyncio.run(serve(config, log_filter=stamp))
+        status = asyncio.run(serve(config, log_filter=stamp, http_socket=http_socket))
     except ConfigError as exc:
         fail(str(exc), CONFIG_ERROR_STATUS)
     except ChordshareError as exc:
@@ -104,8 +111,8 @@ def _field_options() -> list[inspect.Parameter]:
     return params
 
 
-def _node_command(config: Path | None = None, **flags: Any) -> None:
-    run_node(config, flags)
+def _node_command(config: Path | None = None, http_fd: int | None = None, **flags: Any) -> None:
+    run_node(config, flags, http_fd)
 
 
 _CONFIG_OPTION = typer.Option(
@@ -117,6 +124,15 @@ _CONFIG_OPTION = typer.Option(
     dir_okay=False,
     metavar="FILE",
 )
+_HTTP_FD_OPTION = typer.Option(
+    "--http-fd",
+    help="Serve REST on this inherited file descriptor: a TCP socket already bound to "
+    "listen_host:http_port by the process that starts the node (which can then publish the "
+    "address before the node runs), instead of binding one. [default: bind]",
+    metavar="FD",
+    rich_help_panel="Network",
+    show_default=False,
+)
 _node_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter(
@@ -124,6 +140,12 @@ _node_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[Path | None, _CONFIG_OPTION],
+        ),
+        inspect.Parameter(
+            "http_fd",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[int | None, _HTTP_FD_OPTION],
         ),
         *_field_options(),
     ]

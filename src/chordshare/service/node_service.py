@@ -4,6 +4,8 @@ one event loop.
 Lifecycle, in order:
 
 1. lock ``data_dir`` (one node per data_dir: a second one exits with status 2; see ``lock``);
+   hold the ports: a reservation of the gRPC port when it is 0, the REST socket bound (or the
+   one handed over, listened on), so that the identity carries the ports actually served;
    build the ring id space, the node's identity (id = hash of the advertised ``host:grpc_port``)
    and its adapters: the gRPC peer client, the :class:`ChordNode`, the file sharing
    (:class:`NodeFiles`: creates ``shared_dir`` and ``data_dir``, opens the record and blob
@@ -29,6 +31,7 @@ import contextlib
 import logging
 import random
 import signal
+import socket
 from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
@@ -44,7 +47,8 @@ from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
 from chordshare.service.logs import NodeLogFilter
-from chordshare.service.rest import RestServer, bind_socket, free_port
+from chordshare.service.rest import RestServer
+from chordshare.service.sockets import bind_socket, listen_on, reserve_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.grpc.records.client import GrpcRecordClient
 from chordshare.transport.grpc.transfer.client import GrpcTransferClient
@@ -63,12 +67,18 @@ class NodeService:
         announce: Callable[[str], None] | None = None,
         log_filter: NodeLogFilter | None = None,
         rng: random.Random | None = None,
+        http_socket: socket.socket | None = None,
     ) -> None:
+        """``http_socket``: a TCP socket already bound to ``listen_host:http_port`` (inherited
+        from the process that started this one, or held by a caller that had to publish the
+        address before the node ran) for REST to listen on instead of binding its own; the
+        service owns it from then on and closes it when it stops."""
         self.config = config
         self.clock = clock or SystemClock()
         self.announce = announce or _print_line
         self.log_filter = log_filter
         self.rng = rng or random.Random()
+        self._http_socket = http_socket
         self.space = IdSpace(config.ring_bits)
         self.ready = asyncio.Event()
         """Set once the node has joined (or started) the ring and runs its maintenance."""
@@ -144,11 +154,22 @@ class NodeService:
         """Every resource registers its release on ``cleanup`` as soon as it exists, so a start
         that fails half-way releases exactly what it acquired, in reverse order."""
         cfg = self.config
+        if self._http_socket is not None:
+            cleanup.callback(self._http_socket.close)
         # First of all, before any port or store: a second node on this data_dir stops here.
         cleanup.callback(DataDirLock.acquire(cfg.data_dir).release)
-        grpc_port = cfg.grpc_port or free_port(cfg.listen_host)
-        http_sock = bind_socket(cfg.listen_host, cfg.http_port, "http")
-        cleanup.callback(http_sock.close)
+        # The id hashes the gRPC address, so with port 0 the port must be known before the node
+        # is built, yet gRPC binds only when the server starts (after the node exists): the
+        # reservation holds the port until then.
+        reserved = reserve_port(cfg.listen_host, "gRPC") if cfg.grpc_port == 0 else None
+        if reserved is not None:
+            cleanup.callback(reserved.close)
+        grpc_port = cfg.grpc_port if reserved is None else int(reserved.getsockname()[1])
+        if self._http_socket is not None:
+            http_sock = listen_on(self._http_socket, cfg.listen_host, cfg.http_port, "http")
+        else:
+            http_sock = bind_socket(cfg.listen_host, cfg.http_port, "http")
+            cleanup.callback(http_sock.close)
         me = PeerRef(
             self.space.node_id(host_port(cfg.advertise_host, grpc_port)),
             host_port(cfg.advertise_host, grpc_port),
@@ -185,6 +206,11 @@ class NodeService:
         )
         for registrar in files.registrars():
             grpc_server.add_servicer(registrar)
+        if reserved is not None:
+            # gRPC cannot adopt a socket: let go of the port just before it binds it. A port taken
+            # in between fails the start as "in use": a node never advertises a port it does not
+            # serve.
+            reserved.close()
         await grpc_server.start()
         cleanup.push_async_callback(grpc_server.stop, cfg.shutdown_grace)
         app = install_files(
@@ -277,10 +303,14 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
-async def serve(config: NodeConfig, log_filter: NodeLogFilter | None = None) -> int:
+async def serve(
+    config: NodeConfig,
+    log_filter: NodeLogFilter | None = None,
+    http_socket: socket.socket | None = None,
+) -> int:
     """Run a node in the current loop: SIGINT/SIGTERM start the graceful stop; a second signal
-    abandons it (the run is cancelled)."""
-    service = NodeService(config, log_filter=log_filter)
+    abandons it (the run is cancelled). ``http_socket``: see :class:`NodeService`."""
+    service = NodeService(config, log_filter=log_filter, http_socket=http_socket)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     assert main is not None

@@ -1,16 +1,15 @@
 """The REST server: uvicorn, run inside the node's own event loop.
 
-The service binds the listening socket itself, so that a port in use is reported before
-anything else starts and port 0 resolves to a real port before the node's ``http_url`` is
-fixed; uvicorn then serves on that socket. Signals are the service's business, not uvicorn's:
-:class:`_EmbeddedServer` does not install handlers.
+The service binds the listening socket itself (:mod:`chordshare.service.sockets`), so that a
+port in use is reported before anything else starts and port 0 resolves to a real port before
+the node's ``http_url`` is fixed; uvicorn then serves on that socket. Signals are the service's
+business, not uvicorn's: :class:`_EmbeddedServer` does not install handlers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import math
 import socket
 from collections.abc import Generator
@@ -18,37 +17,7 @@ from collections.abc import Generator
 import uvicorn
 from fastapi import FastAPI
 
-from chordshare.errors import ChordshareError, ConfigError
-
-BACKLOG = 512
-"""Pending connections the kernel queues; enough for a burst of CLI and discovery requests."""
-
-
-def bind_socket(host: str, port: int, what: str) -> socket.socket:
-    """A listening TCP socket on ``host:port``; a port in use is a one-line ConfigError."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets created with it, and without
-    # it uvicorn's separate header and body writes wait 40 ms for the client's delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(BACKLOG)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"{what} port {port} on {host} is already in use") from exc
-        raise ConfigError(f"cannot listen for {what} on {host}:{port}: {exc.strerror}") from exc
-    sock.setblocking(False)
-    return sock
-
-
-def free_port(host: str) -> int:
-    """A port the kernel reports free on ``host`` right now (for ``grpc_port = 0``: the node id
-    depends on the port, so it must be known before the gRPC server is built)."""
-    with contextlib.closing(bind_socket(host, 0, "probe")) as sock:
-        port: int = sock.getsockname()[1]
-        return port
+from chordshare.errors import ChordshareError
 
 
 class _EmbeddedServer(uvicorn.Server):
