@@ -24,11 +24,12 @@ def stderr_lines(cluster: LocalCluster, name: str) -> list[str]:
 @pytest.mark.parametrize("which", ["grpc_port", "http_port"])
 def test_port_in_use(process_cluster: LocalCluster, which: str) -> None:
     cluster = process_cluster
-    node = cluster.add()
-    port = node.grpc_port if which == "grpc_port" else node.http_port
+    host = f"127.0.0.{cluster.first_address + len(cluster.nodes)}"
     with socket.socket() as holder:
-        holder.bind((node.host, port))
+        holder.bind((host, 0))
         holder.listen()
+        port = holder.getsockname()[1]
+        node = cluster.add(**{"listen_host": host, which: port})
         cluster.launch(node)
         status = node.wait(30)
     assert status == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -49,9 +50,9 @@ class Running:
 async def launch() -> AsyncIterator[Callable[..., Any]]:
     started: list[Running] = []
 
-    async def start(**values: Any) -> Running:
+    async def start(http_socket: socket.socket | None = None, **values: Any) -> Running:
         lines: list[str] = []
-        service = NodeService(config(**values), announce=lines.append)
+        service = NodeService(config(**values), announce=lines.append, http_socket=http_socket)
         task = asyncio.create_task(service.run())
         waiter = asyncio.create_task(service.ready.wait())
         await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from chordshare.api.schemas.files import NetworkFile
-from chordshare.cli.launcher import free_port
 from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import ConfigError, NotFound
 from chordshare.service.files import NodeFiles
@@ -176,11 +175,10 @@ async def test_graceful_leave_hands_records_to_the_successor(
 async def test_a_restart_keeps_records_blobs_and_hashes(
     launch: Callable[..., Any], tmp_path: Path
 ) -> None:
-    host = new_host()
-    values = dirs(tmp_path, "solo", listen_host=host)
+    values = dirs(tmp_path, "solo")
     (tmp_path / "solo" / "shared").mkdir(parents=True)
     (tmp_path / "solo" / "shared" / "kept.txt").write_bytes(b"kept\n" * 1000)
-    first = await launch(grpc_port=free_port(host), **values)
+    first = await launch(listen_host=new_host(), **values)
     assert files_of(first).last_scan is not None
     assert files_of(first).last_scan.hashed == 1
     async with AsyncNodeApi(first.url) as api:
@@ -189,7 +187,8 @@ async def test_a_restart_keeps_records_blobs_and_hashes(
     first.service.request_stop("test: restart")
     assert await asyncio.wait_for(first.task, 10) == 0
 
-    second = await launch(grpc_port=free_port(host), **values)
+    # Back on another address: a new identity (the id hashes the gRPC address) on the same data.
+    second = await launch(listen_host=new_host(), **values)
     assert node_id(second) != old_id
     scan = files_of(second).last_scan
     assert scan is not None

@@ -6,19 +6,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chordshare.cli.launcher import free_port
+from chordshare.service.sockets import reserve_port
 from tests.service.conftest import new_host, wait_ring
 
 
 async def test_rings_started_apart_merge(launch: Callable[..., Any]) -> None:
+    # A's seed list names B before B runs: B's REST port is bound now and held for it (the
+    # service listens on the socket it is handed), so no one else can take it meanwhile.
     host_a, host_b = new_host(), new_host()
-    port_a, port_b = free_port(host_a), free_port(host_b)
+    sock_a, sock_b = reserve_port(host_a, "http"), reserve_port(host_b, "http")
+    port_a, port_b = sock_a.getsockname()[1], sock_b.getsockname()[1]
     url_a, url_b = f"http://{host_a}:{port_a}", f"http://{host_b}:{port_b}"
     # A lists itself and B; B is not up yet, so A starts a ring of its own...
-    a = await launch(listen_host=host_a, http_port=port_a, seeds=[url_a, url_b], join_attempts=1)
+    a = await launch(
+        http_socket=sock_a,
+        listen_host=host_a,
+        http_port=port_a,
+        seeds=[url_a, url_b],
+        join_attempts=1,
+    )
     c = await launch(seeds=[url_a])
     # ...and B, started later without seeds, starts another.
-    b = await launch(listen_host=host_b, http_port=port_b, seeds=[])
+    b = await launch(http_socket=sock_b, listen_host=host_b, http_port=port_b, seeds=[])
     d = await launch(seeds=[url_b])
     assert len(await wait_ring(a, 2)) == 2
     assert len(await wait_ring(b, 2)) == 2

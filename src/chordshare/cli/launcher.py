@@ -1,10 +1,17 @@
 """Run real nodes as separate processes on loopback: the demo and the end-to-end tests use it.
 
 Each node gets its own config file (TOML) in a work directory, its own loopback address
-(127.0.0.2, 127.0.0.3, ...: no setup needed on Linux, and a log line names the node at once) and
-free ports on it, and runs ``chordshare node --config FILE``. The cluster only ever signals the
-PIDs it started itself, and :meth:`LocalCluster.close` stops every one of them (SIGTERM, then
-SIGKILL after a grace period).
+(127.0.0.2, 127.0.0.3, ...: no setup needed on Linux, and a log line names the node at once)
+and runs ``chordshare node --config FILE``. The cluster only ever signals the PIDs it started
+itself, and :meth:`LocalCluster.close` stops every one of them (SIGTERM, then SIGKILL after a
+grace period).
+
+Ports: a node's REST URL is what other nodes list as a seed, so it must be known before the
+node runs (nodes start together, seeds listing each other). The cluster binds a port for each
+node (port 0: the kernel picks a free one) and keeps the socket, which the node process inherits
+and listens on (``--http-fd``): the port is never free for anyone else in between. The gRPC
+port is 0 in the config; the node reports the port it bound in its ready line, which
+:meth:`LocalCluster.wait_ready` reads.
 
 Nothing here sleeps to wait for something: :func:`wait_until` polls a condition with a short
 pause between checks, up to a deadline, and reports the last reason it was not yet true.
@@ -12,9 +19,9 @@ pause between checks, up to a deadline, and reports the last reason it was not y
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,11 +36,13 @@ import httpx
 
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle
+from chordshare.service.sockets import reserve_port
 
 T = TypeVar("T")
 
-READY_MARK = " ready grpc="
-"""What the node prints on stdout once it has joined (see ``NodeService``)."""
+READY_LINE = re.compile(r" ready grpc=\S+:(?P<grpc_port>\d+) http=\S+:(?P<http_port>\d+) ")
+"""What the node prints on stdout once it has joined (see ``NodeService``), with the ports it
+serves on."""
 
 POLL = 0.05
 """Seconds between two checks of a condition: short against the maintenance intervals (0.2 s
@@ -73,13 +82,6 @@ class NotYet(Exception):
     """Raised by a check to say why its condition does not hold yet."""
 
 
-def free_port(host: str) -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def node_command() -> list[str]:
     """``chordshare`` from the running interpreter's environment, else ``python -m``."""
     script = Path(sys.executable).parent / "chordshare"
@@ -94,12 +96,16 @@ class NodeProcess:
     host: str
     grpc_port: int
     http_port: int
+    """The configured ports; one that is 0 there becomes the bound one once the node is ready
+    (:meth:`LocalCluster.wait_ready` reads it from the ready line)."""
     config_path: Path
     out_path: Path
     log_path: Path
     seeds: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     node_id: int | None = None
+    http_socket: socket.socket | None = None
+    """The REST socket bound for the node, held until its process inherits it."""
 
     @property
     def url(self) -> str:
@@ -157,14 +163,21 @@ class LocalCluster:
     def add(
         self, seeds: Iterable[NodeProcess | str] = (), *, fmt: str = "toml", **overrides: Any
     ) -> NodeProcess:
-        """Write a config for a new node (next loopback address, free ports); not started."""
+        """Write a config for a new node (next loopback address; its REST port bound and held
+        for it unless ``http_port`` is given, gRPC port 0 unless ``grpc_port`` is); not
+        started."""
         index = len(self.nodes)
-        host = f"127.0.0.{self.first_address + index % (255 - self.first_address)}"
+        host = str(
+            overrides.get(
+                "listen_host", f"127.0.0.{self.first_address + index % (255 - self.first_address)}"
+            )
+        )
         name = f"node{index:02d}"
+        http_socket = None if "http_port" in overrides else reserve_port(host, "http")
         values: dict[str, Any] = {
             "listen_host": host,
-            "grpc_port": free_port(host),
-            "http_port": free_port(host),
+            "grpc_port": 0,
+            "http_port": http_socket.getsockname()[1] if http_socket else 0,
             "seeds": [s.url if isinstance(s, NodeProcess) else s for s in seeds],
             "shared_dir": f"{name}/shared",
             "data_dir": f"{name}/data",
@@ -175,13 +188,14 @@ class LocalCluster:
         path.write_text(dumps(values, fmt))
         node = NodeProcess(
             name,
-            str(values["listen_host"]),
+            host,
             int(values["grpc_port"]),
             int(values["http_port"]),
             path,
             self.workdir / f"{name}.out",
             self.workdir / f"{name}.log",
             list(values["seeds"]),
+            http_socket=http_socket,
         )
         self.nodes.append(node)
         return node
@@ -190,16 +204,23 @@ class LocalCluster:
         """Start ``chordshare node --config FILE`` for ``node`` (returns at once)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHORDSHARE_")}
         env["PYTHONUNBUFFERED"] = "1"
+        # The held REST socket goes to the process (a relaunch binds its configured port).
+        held = node.http_socket
+        inherit = [] if held is None else ["--http-fd", str(held.fileno())]
         with node.out_path.open("wb") as out, node.log_path.open("wb") as log:
             node.process = subprocess.Popen(
-                [*node_command(), "node", "--config", str(node.config_path), *extra_args],
+                [*node_command(), "node", "--config", str(node.config_path), *inherit, *extra_args],
                 stdout=out,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 env=env,
                 cwd=self.workdir,
+                pass_fds=() if held is None else (held.fileno(),),
                 start_new_session=True,  # a Ctrl-C at the terminal is for us, not for them
             )
+        if held is not None:
+            held.close()  # the process has its own descriptor of the same socket
+            node.http_socket = None
         return node
 
     def start(self, seeds: Iterable[NodeProcess | str] = (), **overrides: Any) -> NodeProcess:
@@ -216,8 +237,11 @@ class LocalCluster:
                         f"{node.name} exited with status {node.returncode} before it was "
                         f"ready:\n{node.log_tail()}"
                     )
-                if READY_MARK not in node.output():
+                ready = READY_LINE.search(node.output())
+                if ready is None:
                     raise NotYet(f"{node.name} not ready yet")
+                node.grpc_port = int(ready["grpc_port"])
+                node.http_port = int(ready["http_port"])
                 health = self.http.get(node.url + "/healthz").json()
                 node.node_id = int(health["id"], 16)
                 pending.remove(node)
@@ -297,6 +321,9 @@ class LocalCluster:
         ``grace``; returns each node's exit status."""
         for node in self.nodes:
             node.terminate()
+            if node.http_socket is not None:  # added, never launched
+                node.http_socket.close()
+                node.http_socket = None
         deadline = time.monotonic() + grace
         statuses = {}
         for node in self.nodes:
