@@ -13,7 +13,7 @@ import pytest
 from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import InvalidName, LimitExceeded, NotFound, PeerUnavailable
 from chordshare.model.manifest import FileRecord
-from tests.api.test_files_helpers import FilesRing, Member, make_ring
+from tests.api.files_helpers import FilesRing, Member, make_ring
 
 
 @pytest.fixture

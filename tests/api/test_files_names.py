@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from chordshare.model.names import name_problem
-from tests.api.test_files_helpers import FilesRing, files_under, make_ring
+from tests.api.files_helpers import FilesRing, files_under, make_ring
 
 BAD_NAMES = [
     "..",

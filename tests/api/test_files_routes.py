@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chordshare.api.schemas.files import HeldFiles, NetworkFile, NetworkFileNames
-from tests.api.test_files_helpers import PIECE, FilesRing, Member, make_ring
+from tests.api.files_helpers import PIECE, FilesRing, Member, make_ring
 
 SIZE = 300_000
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chordshare.api.schemas.files import NetworkFile, UploadAnswer
-from tests.api.test_files_helpers import FilesRing, files_under, make_ring
+from tests.api.files_helpers import FilesRing, files_under, make_ring
 
 K = 3
 

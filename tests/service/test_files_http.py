@@ -16,7 +16,7 @@ import pytest
 
 from chordshare.client.rest import NodeApi
 from chordshare.errors import InvalidName, LimitExceeded, NotFound
-from tests.api.test_files_helpers import files_under
+from tests.api.files_helpers import files_under
 from tests.api.test_files_names import BAD_NAMES, routes
 from tests.service.conftest import wait_ring
 from tests.service.test_files_service import dirs

@@ -16,7 +16,7 @@ from chordshare.node.records.jobs import REPAIR_EVERY, Publisher, RepairPacer
 from chordshare.node.records.node import RecordNode
 from chordshare.node.transfer.holders import HolderLocator
 from chordshare.ring import PeerRef
-from tests.api.test_files_helpers import FilesRing, make_ring
+from tests.api.files_helpers import FilesRing, make_ring
 
 ME = PeerRef(7, "127.0.0.1:7000", "http://127.0.0.1:8000")
 
