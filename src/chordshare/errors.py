@@ -18,7 +18,10 @@ edge, with ``raise ... from exc``; the node algorithms only ever see these types
     ├── TransferError               a file transfer could not complete
     │   ├── IntegrityError          bytes that do not match their declared hash or size
     │   └── LimitExceeded           a transfer bound was hit (streams per peer, file size)
-    └── StorageError                the local record store or shared directory failed
+    ├── StorageError                the local record store or shared directory failed
+    ├── NodeFailed                  a node process this program started exited or never got ready
+    ├── PlotUnavailable             ``--plot`` without matplotlib (the ``plot`` extra)
+    └── CodegenError                regenerating the gRPC stubs failed (a developer tool)
 """
 
 from __future__ import annotations
@@ -83,3 +86,16 @@ class LimitExceeded(TransferError):
 
 class StorageError(ChordshareError):
     """The local record store or shared directory failed."""
+
+
+class NodeFailed(ChordshareError):
+    """A node process started by the launcher (demo, tests, benchmarks) exited or did not become
+    ready; the message carries its log tail."""
+
+
+class PlotUnavailable(ChordshareError):
+    """matplotlib is not installed; the message names the extra that installs it."""
+
+
+class CodegenError(ChordshareError):
+    """protoc failed, a plugin is missing, or the generated code cannot be made importable."""

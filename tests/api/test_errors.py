@@ -28,6 +28,9 @@ EXPECTED = {
     errors.IntegrityError: 502,
     errors.LimitExceeded: 502,  # the upload routes answer it with 413 themselves
     errors.StorageError: 500,
+    errors.NodeFailed: 500,
+    errors.PlotUnavailable: 500,
+    errors.CodegenError: 500,
 }
 
 

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 
 from chordshare.cli import demo_files, render
-from chordshare.cli.launcher import LocalCluster, NodeFailed, NodeProcess
+from chordshare.cli.launcher import LocalCluster, NodeProcess
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError
@@ -63,7 +63,7 @@ def run_demo(nodes: int, interval: float, console: Console) -> None:
         cluster = LocalCluster(Path(tmp), settings=settings(interval))
         try:
             _demo(cluster, nodes, console)
-        except (NodeFailed, TimeoutError, ChordshareError) as exc:
+        except (TimeoutError, ChordshareError) as exc:
             console.print(f"[red]demo failed:[/] {exc}")
             console.print(f"node logs: {tmp}")
             cluster.close()

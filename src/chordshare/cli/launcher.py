@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from chordshare.errors import NodeFailed
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle
 from chordshare.service.sockets import reserve_port
@@ -50,10 +51,6 @@ and up), long enough not to load two cores with HTTP requests."""
 
 LOOPBACK_FIRST = 2
 """127.0.0.1 is left to everything else on the machine; nodes start at 127.0.0.2."""
-
-
-class NodeFailed(RuntimeError):
-    """A node process exited or did not become ready; the message carries its log tail."""
 
 
 def wait_until(

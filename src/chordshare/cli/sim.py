@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from chordshare.errors import PlotUnavailable
 from chordshare.sim import report as reports
 from chordshare.sim.balance import run_balance
 from chordshare.sim.churn import (
@@ -30,7 +31,7 @@ from chordshare.sim.churn import (
 from chordshare.sim.failures import DEFAULT_KEYS, DEFAULT_ROUNDS, run_failures
 from chordshare.sim.hops import DEFAULT_LOOKUPS, run_hops
 from chordshare.sim.params import parse_floats, parse_ints
-from chordshare.sim.plot import PlotUnavailable, plot
+from chordshare.sim.plot import plot
 from chordshare.sim.protocol import Protocol
 from chordshare.sim.report import Report
 

@@ -10,12 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from chordshare.errors import ChordshareError
+from chordshare.errors import PlotUnavailable
 from chordshare.sim.report import Report
-
-
-class PlotUnavailable(ChordshareError):
-    """matplotlib is not installed."""
 
 
 def _pyplot() -> Any:

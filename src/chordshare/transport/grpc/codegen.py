@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from chordshare.errors import CodegenError
+
 HERE = Path(__file__).resolve().parent
 PROTO_ROOT = HERE / "protos"
 GENERATED_DIR = HERE / "generated"
@@ -42,10 +44,6 @@ INIT_TEXT = '''"""Generated protobuf and gRPC modules; do not edit. Regenerate w
 '''
 
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
-
-
-class CodegenError(RuntimeError):
-    """protoc failed, a plugin is missing, or the generated code cannot be made importable."""
 
 
 def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
