@@ -3,14 +3,15 @@
 :class:`RecordService` is what a node answers (implemented by
 :class:`chordshare.node.records.node.RecordNode`); :class:`RecordClient` is how a node asks, with
 the peer first. Method names pair with the RPCs of ``records.proto`` (``store_records`` <->
-``StoreRecords``...). Two clients ship: ``transport.memory_records`` and
-``transport.grpc.records_client``.
+``StoreRecords``...). Two clients ship: ``transport.memory.records`` and
+``transport.grpc.records.client``.
 
 Every client method raises only :class:`chordshare.errors.PeerError` subclasses, as for the ring:
 ``PeerUnavailable`` / ``PeerTimeout`` for transport faults (and for the peer failing to reach a
 third node), ``PeerProtocolError`` for a reply that breaks the contract or a request the peer
-refused (INVALID_ARGUMENT over gRPC; the in-memory twin maps the handler's exceptions the same
-way). The service side raises ``InvalidInput`` for a malformed request.
+refused (INVALID_ARGUMENT over gRPC; both transports translate through the one table,
+:mod:`chordshare.transport.ports.status`). The service side raises ``InvalidInput`` for a
+malformed request.
 
 Every message is bounded so that one call is one bounded piece of work on both sides and fits
 the gRPC message limit: see the constants below and ``storage.records_types`` for the caps on a

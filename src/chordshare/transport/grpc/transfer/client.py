@@ -8,8 +8,8 @@ share one connection; the CLI lets the client make its own. Chunks use the hand 
 
 Deadlines: a download stream has no overall deadline (a range of pieces takes as long as the
 link needs) but fails with ``PeerTimeout`` when no chunk arrives for ``idle_timeout`` seconds
-(a provider that hangs is as good as gone). An upload's deadline grows with the file:
-``timeout + size / MIN_UPLOAD_RATE``.
+(a provider that hangs is as good as gone; the message reads as a DEADLINE_EXCEEDED's). An
+upload's deadline grows with the file: ``timeout + size / MIN_UPLOAD_RATE``.
 
 Errors go through the shared table's transfer profile (:mod:`.status`). An upload whose own chunk
 source raises (the caller's disk, say) fails with that exception, as over the in-memory twin: it
@@ -24,7 +24,7 @@ from typing import Any
 
 import grpc
 
-from chordshare.errors import LimitExceeded, PeerProtocolError, PeerTimeout
+from chordshare.errors import LimitExceeded, PeerProtocolError
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.channels import ChannelCache
@@ -42,6 +42,7 @@ from chordshare.transport.grpc.transfer.codec import (
 )
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_error
+from chordshare.transport.ports.status import Status, peer_error
 from chordshare.transport.ports.transfer import DEFAULT_MAX_MESSAGE_BYTES, Chunk
 
 MIN_UPLOAD_RATE = 1 << 20
@@ -103,8 +104,11 @@ class GrpcTransferClient:
         except grpc.aio.AioRpcError as exc:
             raise transfer_error(exc, peer.grpc_address, "Download") from exc
         except TimeoutError as exc:
-            raise PeerTimeout(
-                f"Download from {peer.grpc_address}: no data for {self.idle_timeout}s"
+            raise peer_error(
+                Status.DEADLINE_EXCEEDED,
+                f"no data for {self.idle_timeout}s",
+                peer.grpc_address,
+                "Download",
             ) from exc
         finally:
             call.cancel()

@@ -1,0 +1,1 @@
+"""One contract, two transports: every scenario runs over the in-memory twin and real gRPC."""
