@@ -16,7 +16,7 @@ Three ways to resolve a key, timed one request at a time (latency, not throughpu
 
 Every chordshare answer is checked against the brute-force oracle and every kademlia get()
 against the value set. The lookups run in blocks that rotate the three methods, so that a change
-in the machine's load during the run hits all three alike. Targets (issue 4): p50 < 5 ms and
+in the machine's load during the run hits all three alike. Targets: p50 < 5 ms and
 p99 < 25 ms on 32 nodes, and faster than kademlia's get().
 """
 

@@ -13,7 +13,7 @@ script then reads, for every node and for two baseline processes started alongsi
 
 Baselines: ``python``, an idle interpreter (``time.sleep``), and ``python+deps``, one that
 imported chordshare's third-party dependencies (gRPC, FastAPI, uvicorn, pydantic, httpx,
-prometheus_client, typer, rich) and sleeps. Targets (issue 4): one idle node under 60 MiB RSS
+prometheus_client, typer, rich) and sleeps. Targets: one idle node under 60 MiB RSS
 and under 1% of a core.
 """
 

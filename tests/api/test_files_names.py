@@ -1,4 +1,4 @@
-"""Bad names through every file route (issue 3 item 8): a 400 naming the problem, and nothing
+"""Bad names through every file route: a 400 naming the problem, and nothing
 read or written anywhere, inside the node's directories or outside them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 3, "Done when", as a user runs it: five node processes from their own config files; a
+"""File sharing end to end, as a user runs it: five node processes from their own config files; a
 100 MiB file dropped into node 1's shared directory is found from node 5 with
 ``chordshare search`` and downloaded with ``chordshare get`` (SHA-256 matches); a file uploaded
 with ``chordshare put`` through node 2 still downloads from node 4 after node 2 and the first

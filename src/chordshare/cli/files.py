@@ -1,4 +1,4 @@
-"""File commands: ``ls``, ``search``, ``get`` and ``put`` (issue 3 item 7).
+"""File commands: ``ls``, ``search``, ``get`` and ``put``.
 
 Like the other client commands they take ``--node URL`` (default ``$CHORDSHARE_NODE``, else
 http://127.0.0.1:8000) and ``--json``. ``ls``, ``search`` and ``put`` only talk REST to that

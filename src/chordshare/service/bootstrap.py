@@ -1,6 +1,6 @@
 """Bootstrap: learn a seed's identity over REST (discovery), then join the ring through it.
 
-Seeds are REST URLs (issue 2, item 6): ``GET <seed>/api/v1/node`` gives the seed's id and gRPC
+Seeds are REST URLs: ``GET <seed>/api/v1/node`` gives the seed's id and gRPC
 address, then the ring protocol takes over on gRPC. Every seed is tried ``attempts`` times with
 exponential backoff before the next one; when none lets us in the node gives up with one clear
 message.

@@ -1,4 +1,4 @@
-"""File sharing of one node, composed (issue 3): records, index, blobs, transfer, upload.
+"""File sharing of one node, composed: records, index, blobs, transfer, upload.
 
 :class:`NodeFiles` builds the file-sharing parts around a running :class:`ChordNode` from the
 node's config, with whichever record and transfer clients the caller picked (gRPC in the

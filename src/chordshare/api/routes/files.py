@@ -1,4 +1,4 @@
-"""File routes (issue 3 items 6 and 8): this node's files, the network's records, upload and
+"""File routes: this node's files, the network's records, upload and
 download through this node.
 
 Names arrive in the URL path, percent-encoded as one segment. They are read from the *raw* path

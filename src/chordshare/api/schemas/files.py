@@ -1,4 +1,4 @@
-"""The REST wire contract of file sharing (issue 3 item 6): models and paths.
+"""The REST wire contract of file sharing: models and paths.
 
 The same rules as :mod:`chordshare.api.schemas.ring`: a public contract (fields may be added, never
 renamed or removed), unknown fields ignored, ring ids as lowercase hex zero-padded to the ring's

@@ -1,4 +1,4 @@
-"""File records in the DHT (issue 3 item 2; DESIGN.md §4 "Keys", §5).
+"""File records in the DHT (DESIGN.md §4 "Keys", §5).
 
 A record lives under the ring id of its file name (SHA-1 of the name, as keys in Stoica et al.
 2001 §4.2) on the key's owner, its successor, and on the owner's next k-1 successors (replication

@@ -1,4 +1,4 @@
-"""Downloading a file from its providers (DESIGN.md §5, issue 3 item 4).
+"""Downloading a file from its providers (DESIGN.md §5).
 
 The missing pieces are cut into batches of consecutive pieces (one Download stream each), and a
 bounded pool of workers fetches batches in parallel, each from the least busy provider that has

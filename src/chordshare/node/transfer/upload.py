@@ -1,4 +1,4 @@
-"""Uploading a file into the network (issue 3 item 5).
+"""Uploading a file into the network.
 
 The holders of a file are the owner of the ring id of its *name* and the owner's next k-1
 successors, as for its DHT record (DESIGN.md §4), so the bytes live where the record does and

@@ -1,4 +1,4 @@
-"""The node's persistent store of DHT records (issue 3 item 2; DESIGN.md §4-5).
+"""The node's persistent store of DHT records (DESIGN.md §4-5).
 
 Records live in SQLite (``<data_dir>/records.sqlite3``, WAL journal), keyed by
 ``(name, content hash)`` and indexed by the ring id of the name so that the node can answer "every

@@ -1,4 +1,4 @@
-"""The "ask a peer about records" boundary: the DHT record operations (issue 3 item 2).
+"""The "ask a peer about records" boundary: the DHT record operations.
 
 :class:`RecordService` is what a node answers (implemented by
 :class:`chordshare.node.records.node.RecordNode`); :class:`RecordClient` is how a node asks, with

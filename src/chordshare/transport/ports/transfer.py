@@ -1,4 +1,4 @@
-"""The file-transfer boundary: moving pieces between nodes (issue 3 item 3).
+"""The file-transfer boundary: moving pieces between nodes.
 
 :class:`TransferService` is what a node serves (implemented by
 :class:`chordshare.node.transfer.serve.FileTransferService`); :class:`TransferClient` is how a node
@@ -27,7 +27,7 @@ from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
 
 DEFAULT_CHUNK_BYTES = 1 << 20
-"""1 MiB of data per message: measured fastest on loopback (issue 3 notes and ``bench/``):
+"""1 MiB of data per message: measured fastest on loopback (``bench/transfer.py``):
 64 KiB messages halve throughput (per-message cost dominates), 4 MiB ones are slower again
 (larger copies fall out of cache and flow-control windows stall)."""
 
