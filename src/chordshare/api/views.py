@@ -1,4 +1,5 @@
-"""Domain values -> REST schemas. The only place that decides how a node is shown over REST."""
+"""Ring domain values -> REST schemas: how a node, its peers, a lookup and a ring walk are shown
+over REST (the file routes reuse :func:`peer_view` for the holders they name)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ and listens on (``--http-fd``): the port is never free for anyone else in betwee
 port is 0 in the config; the node reports the port it bound in its ready line, which
 :meth:`LocalCluster.wait_ready` reads.
 
-Nothing here sleeps to wait for something: :func:`wait_until` polls a condition with a short
-pause between checks, up to a deadline, and reports the last reason it was not yet true.
+Waiting is on conditions, never a fixed sleep: :func:`wait_until` checks a condition every
+:data:`POLL` seconds (the only pause here) up to a deadline, and reports the last reason it was
+not yet true.
 """
 
 from __future__ import annotations

@@ -52,8 +52,6 @@ GIB = 1024 * MIB
 UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::", ""})
 """Listen addresses meaning "every interface": they can be bound but never advertised."""
 
-"""Room a file-piece message needs beyond the piece itself (header, hashes, framing)."""
-
 _RING = RingSettings()
 """Defaults of the ring algorithms, reused rather than restated."""
 

@@ -45,7 +45,7 @@ from chordshare.api.schemas.files import (
     NetworkFileNames,
     UploadAnswer,
 )
-from chordshare.api.schemas.ring import Peer
+from chordshare.api.views import peer_view
 from chordshare.errors import (
     InvalidInput,
     InvalidName,
@@ -390,9 +390,6 @@ async def _bounded_body(request: Request, name: str, limit: int) -> AsyncIterato
 def upload_answer(space: IdSpace, result: UploadResult) -> UploadAnswer:
     return UploadAnswer(
         record=FileRecordView.of(space, result.record),
-        holders=[
-            Peer(id=space.hex(h.id), grpc_address=h.grpc_address, http_url=h.http_url)
-            for h in result.holders
-        ],
+        holders=[peer_view(space, h) for h in result.holders],
         failed=dict(result.failed),
     )

@@ -1,7 +1,8 @@
 """The gRPC adapter of the ``PeerClient`` boundary (DESIGN.md §2, principle 9).
 
-``protos/chordshare/ring.proto`` is the wire contract; ``generated/`` holds the code compiled
-from it (``make proto``); :mod:`.codec` is the only place protobuf meets domain types;
+The ``.proto`` files under ``protos/chordshare/`` are the wire contract; ``generated/`` holds
+the code compiled from them (``make proto``); each service's codec (``ring/codec.py``,
+``records/codec.py``, ``transfer/codec.py``) is where its protobuf messages meet domain types;
 :class:`GrpcServer` serves a node's ``RingService`` (and any services registered on it) and
 :class:`GrpcPeerClient` asks other nodes. gRPC errors are translated into the project's
 exception tree once on each side (:mod:`.status`).

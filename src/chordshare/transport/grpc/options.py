@@ -11,8 +11,9 @@ make us buffer for one message."""
 MAX_RECONNECT_BACKOFF_MS = 2000
 """After a failed connection attempt a channel fails calls fast until its backoff expires;
 gRPC's default ceiling is 120 s, so a peer that restarts could look dead for two minutes. Two
-seconds keeps reconnection within about one stabilize round (``RingSettings``: 1 s) while still
-backing off from a peer that stays down."""
+seconds keeps reconnection within about one stabilize round
+(``RingSettings.stabilize_interval``, 2 s by default) while still backing off from a peer that
+stays down."""
 
 INITIAL_RECONNECT_BACKOFF_MS = 200
 """First retry of a refused connection (gRPC's default is 1 s): a restarting peer on loopback or

@@ -1,4 +1,4 @@
-"""The one place where ``records.proto`` messages meet the record domain types
+"""Where ``records.proto`` messages meet the record domain types
 (``FileRecord``, ``Provider``, ``RecordKey``, ``RecordPage``, int ids).
 
 Everything received is validated here before any node code sees it (DESIGN.md principle 9):

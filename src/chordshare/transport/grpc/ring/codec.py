@@ -1,5 +1,5 @@
-"""The one place where protobuf messages meet domain types (``PeerRef``, ``NextHop``,
-``NodeInfo``, int ids).
+"""Where ``ring.proto`` messages meet the ring's domain types (``PeerRef``, ``NextHop``,
+``NodeInfo``, int ids); the records and transfer codecs reuse its id and peer rules.
 
 Everything that arrives from the network is validated here, before any domain code sees it: an
 id must be 1..:data:`MAX_ID_BYTES` big-endian bytes whose value lies in the ring, an address must
