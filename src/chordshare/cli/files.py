@@ -37,6 +37,7 @@ from chordshare.cli.progress import fetch_with_bar, parse_size, progress_bar
 from chordshare.client.download import Progressed, destination
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, InvalidName, NotFound
+from chordshare.model.limits import MIN_UPLOAD_RATE
 from chordshare.model.names import DisplayName, validate_name
 
 INTERRUPTED_STATUS = 130
@@ -45,9 +46,6 @@ INTERRUPTED_STATUS = 130
 READ_BYTES = 1 << 20
 """Bytes per read of a file being uploaded: one body chunk per MiB, like the transfer chunks."""
 
-UPLOAD_RATE_FLOOR = 1 << 20
-"""1 MiB/s: the slowest upload given time before the request times out (the node answers only
-after every holder has the whole file, so the wait grows with the size)."""
 
 app = typer.Typer()
 
@@ -198,7 +196,7 @@ def put(
 
 
 def _upload_timeout(size: int) -> float:
-    return TIMEOUT + size / UPLOAD_RATE_FLOOR
+    return TIMEOUT + size / MIN_UPLOAD_RATE
 
 
 def send(api: NodeApi, handle: BinaryIO, name: str, size: int, console: Console) -> UploadAnswer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, InvalidName
+from chordshare.model.limits import MAX_ADDRESS_CHARS, MAX_URL_CHARS
 from chordshare.model.manifest import DIGEST_SIZE, FileRecord
 from chordshare.model.names import name_problem, validate_name
 
@@ -21,12 +22,6 @@ MAX_PROVIDERS_PER_RECORD = 64
 """A record keeps the 64 latest-expiring providers. A downloader uses a handful at once; 64 leave
 room to pick live, near ones and keep a popular record to ~200 KiB at worst (a provider with the
 longest allowed address and URI is ~3 KiB)."""
-
-MAX_ADDRESS_CHARS = 1024
-"""Same bound as a ring peer's gRPC address (host names are at most 253 characters)."""
-
-MAX_URI_CHARS = 2048
-"""The de facto URL limit of browsers and HTTP servers."""
 
 _RECORD_OVERHEAD = 64
 """Bytes of protobuf framing and fixed fields per record (size, piece size, content hash, tags),
@@ -92,8 +87,8 @@ def _shape_problem(record: FileRecord) -> str | None:
         seen.add(p.node_id)
         if not p.grpc_address or len(p.grpc_address) > MAX_ADDRESS_CHARS:
             return f"providers[{i}].grpc_address must be 1..{MAX_ADDRESS_CHARS} characters"
-        if len(p.uri) > MAX_URI_CHARS:
-            return f"providers[{i}].uri is longer than {MAX_URI_CHARS} characters"
+        if len(p.uri) > MAX_URL_CHARS:
+            return f"providers[{i}].uri is longer than {MAX_URL_CHARS} characters"
         if p.expires_at != p.expires_at or p.expires_at in (float("inf"), float("-inf")):
             return f"providers[{i}].expires_at is not a finite time"
     return None

@@ -34,6 +34,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chordshare.model.limits import DEFAULT_PROVIDER_TTL, DEFAULT_REPLICAS, MAX_MESSAGE_BYTES
 from chordshare.model.manifest import (
     DEFAULT_PIECE_SIZE,
     MAX_PIECE_SIZE,
@@ -44,11 +45,11 @@ from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
 from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE
+from chordshare.transport.ports.transfer import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_STREAMS_PER_PEER
 
 ENV_PREFIX = "CHORDSHARE_"
 KIB = 1024
 MIB = 1024 * KIB
-GIB = 1024 * MIB
 UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::", ""})
 """Listen addresses meaning "every interface": they can be bound but never advertised."""
 
@@ -150,25 +151,25 @@ class NodeConfig(BaseSettings):
     piece list of a 4 GiB file at 4,096 hashes (128 KiB) while a bad piece costs little to
     refetch (IPFS uses 256 KiB, BitTorrent 256 KiB-4 MiB)."""
 
-    replication_factor: int = Field(default=3, ge=1, le=65)
+    replication_factor: int = Field(default=DEFAULT_REPLICAS, ge=1, le=65)
     """k: DHT records live on the key's owner and its next k-1 successors, so k-1 simultaneous
     crashes lose no record. At most successor_list_size + 1."""
 
-    max_message_bytes: int = Field(default=4 * MIB, ge=256 * KIB, le=256 * MIB)
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=256 * KIB, le=256 * MIB)
     """Largest gRPC message sent or accepted (gRPC's own default is 4 MiB). File bytes travel in
     chunks that fit it; a DHT record (its piece hashes) must fit it too."""
 
-    max_file_bytes: int = Field(default=16 * GIB, ge=1, le=1 << 50)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, ge=1, le=1 << 50)
     """Largest file this node shares or downloads; bounds disk use and the piece list."""
 
-    max_streams_per_peer: int = Field(default=4, ge=1, le=64)
+    max_streams_per_peer: int = Field(default=DEFAULT_MAX_STREAMS_PER_PEER, ge=1, le=64)
     """Concurrent transfer streams per remote peer, in either direction: enough to fill a link,
     few enough that one peer cannot monopolise the node."""
 
     rescan_interval: float = Field(default=30.0, gt=0, le=86_400)
     """Seconds between rescans of shared_dir for added, changed or removed files."""
 
-    provider_ttl: float = Field(default=1800.0, gt=0, le=7 * 86_400)
+    provider_ttl: float = Field(default=DEFAULT_PROVIDER_TTL, gt=0, le=7 * 86_400)
     """Seconds a provider record stays valid without being republished."""
 
     republish_interval: float = Field(default=600.0, gt=0, le=7 * 86_400)

@@ -11,11 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chordshare.model.limits import DEFAULT_REPLICAS
 from chordshare.node.ring.settings import RingSettings
-
-OUR_REPLICAS = 3
-"""k: a key is lost only when its owner and both next successors fail (p^3 = 12.5% at p = 1/2);
-the file-sharing layer stores records on the owner and k - 1 successors."""
 
 PAPER_REPLICAS = 1
 """The paper's failure experiment stores each key once (no replication)."""
@@ -41,7 +38,7 @@ class Protocol:
     def copies(self) -> int:
         if self.replicas is not None:
             return self.replicas
-        return PAPER_REPLICAS if self.paper else OUR_REPLICAS
+        return PAPER_REPLICAS if self.paper else DEFAULT_REPLICAS
 
     def settings(self, default_successors: int) -> RingSettings:
         return RingSettings(

@@ -32,6 +32,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, LookupFailed, PeerError, PeerUnavailable
+from chordshare.model.limits import DEFAULT_REPLICAS
 from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
 from chordshare.model.records import RecordKey, RecordPage, check_record, encoded_size
@@ -51,12 +52,6 @@ from chordshare.transport.ports.records import (
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_REPLICAS = 3
-"""k = 3: a record survives any 2 simultaneous failures among its holders, which between repair
-rounds is what independent crashes realistically produce; each extra copy costs one more store
-per publish and one more replica to keep in sync (the paper's §5 leaves k to the application;
-DHash uses a similar small k)."""
 
 MAX_WALK = 4096
 """Nodes visited by :meth:`RecordNode.network_names` at most: bounds a walk around a ring whose

@@ -31,6 +31,7 @@ from chordshare.errors import (
     PeerUnavailable,
     TransferError,
 )
+from chordshare.model.limits import DEFAULT_PROVIDER_TTL, DEFAULT_REPLICAS
 from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest, FileRecord, Provider
 from chordshare.model.names import validate_name
 from chordshare.node.ring.lookup import LookupResult
@@ -44,10 +45,6 @@ from chordshare.transport.ports.transfer import (
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PROVIDER_TTL = 3600.0
-"""Seconds a holder stays listed as a provider unless it republishes (holders republish well
-within this; an hour bounds how long a vanished holder is tried by downloaders)."""
 
 Publish = Callable[[FileRecord], Awaitable[None]]
 
@@ -84,7 +81,7 @@ class Uploader:
         locator: Locator,
         client: TransferClient,
         *,
-        replication: int = 3,
+        replication: int = DEFAULT_REPLICAS,
         piece_size: int = DEFAULT_PIECE_SIZE,
         spool_dir: Path,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-"""4 MiB, gRPC's own default receive limit. Ring messages are tiny (a node-info reply with r = 16
-successors is about 1.5 KiB); the cap exists for the file-transfer stream served on the same
-server, whose chunks must fit with room for framing, and it bounds what a misbehaving peer can
-make us buffer for one message."""
+from chordshare.model.limits import MAX_MESSAGE_BYTES
+
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES
+"""The message cap the gRPC channels and server use unless the config says otherwise."""
 
 MAX_RECONNECT_BACKOFF_MS = 2000
 """After a failed connection attempt a channel fails calls fast until its backoff expires;

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chordshare.errors import LimitExceeded
+from chordshare.model.limits import MAX_MESSAGE_BYTES
 from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
 
@@ -35,7 +36,6 @@ MESSAGE_HEADROOM = 64 << 10
 """Bytes of a message budget kept for everything that is not chunk data (piece index, offset and
 protobuf framing take under 20 bytes; the rest is slack for gRPC's own accounting)."""
 
-DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
 DEFAULT_MAX_FILE_BYTES = 16 << 30
 DEFAULT_MAX_STREAMS_PER_PEER = 4
 
@@ -44,7 +44,7 @@ DEFAULT_MAX_STREAMS_PER_PEER = 4
 class TransferLimits:
     """The bounds of the transfer protocol, taken from the node's config."""
 
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     """gRPC send/receive cap, on channels and servers alike."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     """Largest file a node accepts in an upload."""

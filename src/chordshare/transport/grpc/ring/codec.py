@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 
 from chordshare.errors import ChordshareError
+from chordshare.model.limits import MAX_ADDRESS_CHARS, MAX_URL_CHARS
 from chordshare.ring import IdSpace, NextHop, PeerRef
 from chordshare.ring.ids import MAX_BITS
 from chordshare.transport.grpc.generated import ring_pb2 as pb
@@ -27,13 +28,6 @@ from chordshare.transport.ports.ring import NodeInfo
 
 MAX_ID_BYTES = (MAX_BITS + 7) // 8
 """20: a 160-bit (SHA-1) id; no ring is wider (``chordshare.ring.ids.MAX_BITS``)."""
-
-MAX_ADDRESS_CHARS = 1024
-"""A host name is at most 253 characters and a port 5 digits; anything far longer is garbage or an
-attempt to make every node that learns the peer store and forward a large string."""
-
-MAX_URL_CHARS = 2048
-"""The de facto URL limit of browsers and HTTP servers; a REST base URL is far shorter."""
 
 
 class WireCodec:

@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 
 from chordshare.errors import LimitExceeded, PeerProtocolError
+from chordshare.model.limits import MAX_MESSAGE_BYTES, MIN_UPLOAD_RATE
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.channels import ChannelCache
@@ -43,11 +44,7 @@ from chordshare.transport.grpc.transfer.codec import (
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_error
 from chordshare.transport.ports.status import Status, peer_error
-from chordshare.transport.ports.transfer import DEFAULT_MAX_MESSAGE_BYTES, Chunk
-
-MIN_UPLOAD_RATE = 1 << 20
-"""1 MiB/s: the slowest link an upload is given time for. Slower than that, an upload of a large
-file would tie a holder's stream slot for hours; a 1 GiB upload gets about 17 minutes."""
+from chordshare.transport.ports.transfer import Chunk
 
 DEFAULT_IDLE_TIMEOUT = 30.0
 """Seconds without a chunk before a download stream is abandoned: far above any pause of a
@@ -63,7 +60,7 @@ class GrpcTransferClient:
         *,
         timeout: float = 10.0,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         space: IdSpace | None = None,
         channels: ChannelCache | None = None,
     ) -> None:

@@ -1,0 +1,39 @@
+"""Limits and defaults of the protocol that more than one layer needs, each defined once with
+its reason. Module-local bounds (a codec's id width, a store's page size) stay beside the code
+they bound; what the wire, the node, the config and the client must agree on lives here.
+"""
+
+from __future__ import annotations
+
+MAX_MESSAGE_BYTES = 4 << 20
+"""4 MiB, gRPC's own default receive limit, for every message between nodes. Ring messages are
+tiny (a node-info reply with r = 16 successors is about 1.5 KiB); the cap exists for the
+file-transfer stream served on the same server, whose chunks must fit with room for framing, and
+it bounds what a misbehaving peer can make a node buffer for one message. The record pages of
+``transport.ports.records`` keep their own, smaller budget under it."""
+
+MAX_ADDRESS_CHARS = 1024
+"""Longest gRPC address of a peer or a provider: a host name is at most 253 characters and a
+port 5 digits; anything far longer is garbage or an attempt to make every node that learns the
+peer store and forward a large string."""
+
+MAX_URL_CHARS = 2048
+"""Longest REST URL (a peer's base URL, a provider's download URI): the de facto URL limit of
+browsers and HTTP servers."""
+
+MIN_UPLOAD_RATE = 1 << 20
+"""1 MiB/s: the slowest link an upload is given time for, by the CLI's REST upload and by a
+node's gRPC upload to a holder (deadline = timeout + size / rate). Slower than that, an upload
+of a large file would tie a holder's stream slot for hours; a 1 GiB upload gets about 17 min."""
+
+DEFAULT_REPLICAS = 3
+"""k = 3: a record (and an uploaded file) lives on the owner of its key and the next k - 1
+successors, so it survives any 2 simultaneous failures among its holders, which between repair
+rounds is what independent crashes realistically produce (p^3 = 12.5% of keys lost when half
+the nodes fail at once); each extra copy costs one more store per publish and one more replica
+to keep in sync. The paper's §5 leaves k to the application; CFS/DHash use a similar small k."""
+
+DEFAULT_PROVIDER_TTL = 1800.0
+"""Seconds a provider entry stays valid unless its provider republishes: 30 minutes, three times
+the default republish interval (10 minutes), so two missed republishes do not drop a live
+provider, while a vanished one is tried by downloaders for at most half an hour."""
