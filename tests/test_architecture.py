@@ -39,3 +39,33 @@ def test_source_files_stay_small() -> None:
             continue
         lines = len(path.read_text(encoding="utf-8").splitlines())
         assert lines <= 400, f"{path.relative_to(SRC)} has {lines} lines"
+
+
+def code_strings(path: Path) -> list[str]:
+    """The string literals of a module's code: docstrings and other bare string statements
+    (documentation) left out, f-string parts included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
+
+
+def test_below_the_api_no_code_spells_a_rest_path() -> None:
+    """The REST layout belongs to ``api``: the node, storage, domain and transports get a
+    provider's URI from a function the composition root passes in (``api.schemas.files``)."""
+    checked = 0
+    for layer in ("node", "storage", "model", "transport", "ring"):
+        for path in sorted((SRC / layer).rglob("*.py")):
+            if "generated" in path.parts:
+                continue
+            checked += 1
+            bad = [s for s in code_strings(path) if "/api/" in s]
+            assert not bad, f"{path.relative_to(SRC)} spells a REST path: {bad}"
+    assert checked > 50

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chordshare.api.schemas.files import file_uri
 from chordshare.errors import InvalidInput, LookupFailed
 from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.node.records.jobs import REPAIR_EVERY, Publisher, RepairPacer
@@ -43,7 +44,7 @@ def manifest(name: str) -> FileManifest:
 
 async def test_failed_publishes_are_remembered_for_a_retry() -> None:
     flaky = FlakyRecords(1, LookupFailed("ring in flux"))
-    publisher = Publisher(flaky, ME, 60.0, lambda: 1000.0)  # type: ignore[arg-type]
+    publisher = Publisher(flaky, ME, 60.0, lambda: 1000.0, file_uri)  # type: ignore[arg-type]
     assert await publisher.publish_own([manifest("a"), manifest("b"), manifest("a")]) == 0
     retry = publisher.take_failed()
     assert sorted(m.name for m in retry) == ["a", "b"]
@@ -57,7 +58,7 @@ async def test_failed_publishes_are_remembered_for_a_retry() -> None:
 
 async def test_records_that_can_never_be_published_are_not_retried() -> None:
     flaky = FlakyRecords(5, InvalidInput("too many pieces"))
-    publisher = Publisher(flaky, ME, 60.0, time.time)  # type: ignore[arg-type]
+    publisher = Publisher(flaky, ME, 60.0, time.time, file_uri)  # type: ignore[arg-type]
     assert await publisher.publish_own([manifest("huge")]) == 0
     assert publisher.take_failed() == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chordshare.api.schemas.files import file_uri
 from chordshare.node.transfer.download import download_file, download_to_store
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader
@@ -35,7 +36,14 @@ async def test_upload_lands_on_owner_and_successors_and_survives_k_minus_1_crash
     cluster, served = ring_with_files(tmp_path, 6)
     entry = cluster.nodes[sorted(cluster.nodes)[0]]
     client = MemoryTransferClient(cluster.network, entry.me.grpc_address)
-    up = Uploader(entry, client, replication=3, piece_size=SMALL_PIECE, spool_dir=tmp_path / "s")
+    up = Uploader(
+        entry,
+        client,
+        replication=3,
+        piece_size=SMALL_PIECE,
+        spool_dir=tmp_path / "s",
+        uri_of=file_uri,
+    )
     content = data_of(20 * SMALL_PIECE + 1, seed=30)
     source = tmp_path / "movie.mkv"
     source.write_bytes(content)
@@ -70,7 +78,12 @@ async def test_provider_crashing_mid_stream_is_replaced(tmp_path: Path) -> None:
     source.write_bytes(content)
     client = MemoryTransferClient(cluster.network, cluster.nodes[third].me.grpc_address)
     up = Uploader(
-        cluster.nodes[third], client, replication=2, piece_size=SMALL_PIECE, spool_dir=tmp_path
+        cluster.nodes[third],
+        client,
+        replication=2,
+        piece_size=SMALL_PIECE,
+        spool_dir=tmp_path,
+        uri_of=file_uri,
     )
     result = await up.upload_path(source)
     holders = [h.id for h in result.holders]

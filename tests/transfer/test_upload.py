@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chordshare.api.schemas.files import file_uri
 from chordshare.errors import InvalidName, LimitExceeded, TransferError
 from chordshare.model.manifest import FileRecord
 from chordshare.node.ring.lookup import LookupResult
@@ -39,6 +40,7 @@ def uploader(ring: FixedRing, client: GrpcTransferClient, tmp_path: Path, **kw: 
         client,
         piece_size=SMALL_PIECE,
         spool_dir=tmp_path / "spool",
+        uri_of=file_uri,
         **kw,  # type: ignore[arg-type]
     )
 

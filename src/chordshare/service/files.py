@@ -30,6 +30,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from chordshare.api.schemas.files import file_uri
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import (
     ChordshareError,
@@ -99,7 +100,9 @@ class NodeFiles:
             replicas=config.replication_factor,
             message_bytes=message_budget(config.max_message_bytes),
         )
-        self.publisher = Publisher(self.records, node.me, config.provider_ttl, wall_clock)
+        self.publisher = Publisher(
+            self.records, node.me, config.provider_ttl, wall_clock, uri_of=file_uri
+        )
         self.transfer = FileTransferService(
             node.me,
             blobs,
@@ -117,6 +120,7 @@ class NodeFiles:
             replication=config.replication_factor,
             piece_size=config.piece_size,
             spool_dir=config.data_dir / SPOOL_DIR,
+            uri_of=file_uri,
             max_file_bytes=config.max_file_bytes,
             provider_ttl=config.provider_ttl,
             wall_clock=wall_clock,

@@ -44,6 +44,7 @@ from chordshare.api.schemas.files import (
     NetworkFile,
     NetworkFileNames,
     UploadAnswer,
+    file_uri,
 )
 from chordshare.api.views import peer_view
 from chordshare.errors import (
@@ -57,7 +58,7 @@ from chordshare.errors import (
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
-from chordshare.node.transfer.upload import UploadResult, file_uri
+from chordshare.node.transfer.upload import UploadResult
 from chordshare.ring import IdSpace
 from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
 

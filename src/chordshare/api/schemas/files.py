@@ -25,7 +25,7 @@ from pydantic.config import JsonDict
 
 from chordshare.api.schemas.ring import Peer
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
-from chordshare.ring import IdSpace
+from chordshare.ring import IdSpace, PeerRef
 
 HEX_DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 """A SHA-256 digest in lowercase hex."""
@@ -61,6 +61,14 @@ class _Schema(BaseModel):
 def file_path(name: str) -> str:
     """``/api/v1/files/<name>``: this node's copy of a file."""
     return f"{FILES_PATH}/{quote(name, safe='')}"
+
+
+def file_uri(holder: PeerRef, name: str) -> str:
+    """The REST URI of ``name`` on ``holder`` (empty when its REST URL is unknown): what a
+    provider entry names as the file's download address."""
+    if not holder.http_url:
+        return ""
+    return holder.http_url.rstrip("/") + file_path(name)
 
 
 def network_file_path(name: str) -> str:

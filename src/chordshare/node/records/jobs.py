@@ -18,7 +18,7 @@ from chordshare.clock import Clock
 from chordshare.errors import ChordshareError, InvalidInput
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.node.records.node import RecordNode
-from chordshare.node.transfer.upload import file_uri
+from chordshare.node.transfer.upload import UriOf
 from chordshare.ring import PeerRef
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,10 @@ class Publisher:
         me: PeerRef,
         provider_ttl: float,
         wall_clock: Callable[[], float],
+        uri_of: UriOf,
     ) -> None:
         self.records = records
+        self.uri_of = uri_of
         self.me = me
         self.provider_ttl = provider_ttl
         self.wall_clock = wall_clock
@@ -59,7 +61,7 @@ class Publisher:
         expires = self.wall_clock() + self.provider_ttl
         me = self.me
         return FileRecord(
-            manifest, (Provider(me.id, me.grpc_address, file_uri(me, manifest.name), expires),)
+            manifest, (Provider(me.id, me.grpc_address, self.uri_of(me, manifest.name), expires),)
         )
 
     async def publish_own(self, manifests: Sequence[FileManifest]) -> int:

@@ -13,16 +13,13 @@ names them and carries the record to publish (``publish`` does it before returni
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
+import tempfile
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import quote
+from typing import IO, Protocol
 
 from chordshare.errors import (
     ChordshareError,
@@ -66,11 +63,10 @@ class UploadResult:
     """Address -> why, for candidates that did not take the file."""
 
 
-def file_uri(holder: PeerRef, name: str) -> str:
-    """REST URI of ``name`` on ``holder`` (empty when its REST URL is unknown)."""
-    if not holder.http_url:
-        return ""
-    return f"{holder.http_url.rstrip('/')}/api/v1/files/{quote(name, safe='')}"
+UriOf = Callable[[PeerRef, str], str]
+"""The REST URI under which a holder serves a file, for the provider entries of its record. The
+node does not know the REST API's paths: the composition root passes the API's own function
+(``chordshare.api.schemas.files.file_uri``)."""
 
 
 class Uploader:
@@ -84,6 +80,7 @@ class Uploader:
         replication: int = DEFAULT_REPLICAS,
         piece_size: int = DEFAULT_PIECE_SIZE,
         spool_dir: Path,
+        uri_of: UriOf,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         provider_ttl: float = DEFAULT_PROVIDER_TTL,
@@ -97,6 +94,7 @@ class Uploader:
         self.replication = replication
         self.piece_size = piece_size
         self.spool_dir = spool_dir
+        self.uri_of = uri_of
         self.max_file_bytes = max_file_bytes
         self.chunk_bytes = chunk_bytes
         self.provider_ttl = provider_ttl
@@ -117,30 +115,24 @@ class Uploader:
         """Upload the bytes of ``data`` (e.g. a REST request body) under ``name``."""
         name = validate_name(name)
         await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
-        spool = self.spool_dir / f"{secrets.token_hex(16)}.upload"
+        handle = await asyncio.to_thread(_new_spool, self.spool_dir)
+        spool = Path(handle.name)
         self.spooling.add(spool)
         try:
-            manifest = await self._spool(data, name, spool)
+            with handle:
+                manifest = await self._spool(data, name, handle)
             return await self._push(spool, manifest)
         finally:
             self.spooling.discard(spool)
-            with contextlib.suppress(FileNotFoundError):
-                spool.unlink()
+            await asyncio.to_thread(spool.unlink, missing_ok=True)
 
-    async def _spool(self, data: AsyncIterable[bytes], name: str, spool: Path) -> FileManifest:
+    async def _spool(self, data: AsyncIterable[bytes], name: str, out: IO[bytes]) -> FileManifest:
         hasher = PieceHasher(self.piece_size)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(spool, flags, 0o600)
-        try:
-            async for block in data:
-                if hasher.size + len(block) > self.max_file_bytes:
-                    raise LimitExceeded(f"{name} is over the limit of {self.max_file_bytes} bytes")
-                hasher.update(block)
-                view = memoryview(block)
-                while view:
-                    view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        async for block in data:
+            if hasher.size + len(block) > self.max_file_bytes:
+                raise LimitExceeded(f"{name} is over the limit of {self.max_file_bytes} bytes")
+            hasher.update(block)
+            out.write(block)
         return hasher.manifest(name)
 
     async def _push(self, path: Path, manifest: FileManifest) -> UploadResult:
@@ -206,4 +198,10 @@ class Uploader:
 
     def _provider(self, holder: PeerRef, name: str) -> Provider:
         expires = self.wall_clock() + self.provider_ttl
-        return Provider(holder.id, holder.grpc_address, file_uri(holder, name), expires)
+        return Provider(holder.id, holder.grpc_address, self.uri_of(holder, name), expires)
+
+
+def _new_spool(directory: Path) -> IO[bytes]:
+    """A new spool file in ``directory``: a fresh random name, created exclusively, mode 0600
+    (``tempfile``'s guarantees); the caller closes and removes it."""
+    return tempfile.NamedTemporaryFile(dir=directory, suffix=".upload", delete=False)
