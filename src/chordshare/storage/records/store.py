@@ -43,7 +43,7 @@ DEFAULT_PAGE_RECORDS = 256
 """Records per page when the caller does not say (one SQLite read of a few hundred rows)."""
 
 DEFAULT_PAGE_BYTES = 3 << 20
-"""Byte budget per page when the caller does not say; see ``transport.records_base``."""
+"""Byte budget per page when the caller does not say; see ``transport.ports.records``."""
 
 T = TypeVar("T")
 

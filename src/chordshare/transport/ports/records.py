@@ -14,7 +14,7 @@ refused (INVALID_ARGUMENT over gRPC; both transports translate through the one t
 malformed request.
 
 Every message is bounded so that one call is one bounded piece of work on both sides and fits
-the gRPC message limit: see the constants below and ``storage.records_types`` for the caps on a
+the gRPC message limit: see the constants below and ``model.records`` for the caps on a
 single record's size.
 """
 

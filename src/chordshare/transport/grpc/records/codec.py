@@ -4,8 +4,8 @@
 Everything received is validated here before any node code sees it (DESIGN.md principle 9):
 ids as in ``ring.proto`` (reusing :class:`chordshare.transport.grpc.ring.codec.WireCodec`), names as
 display names, piece hashes as whole 32-byte digests whose count matches size and piece size,
-the content hash as the SHA-256 over them, and every bound of ``transport.records_base`` and
-``storage.records_types``. As for the ring, a :class:`RecordCodec` is built with the error to
+the content hash as the SHA-256 over them, and every bound of ``transport.ports.records`` and
+``model.records``. As for the ring, a :class:`RecordCodec` is built with the error to
 raise: ``InvalidInput`` on the server (-> INVALID_ARGUMENT; a bad name raises its subclass
 ``InvalidName``), ``PeerProtocolError`` on the client.
 """

@@ -4,7 +4,7 @@
 Streams go over cached channels (:class:`chordshare.transport.grpc.channels.ChannelCache`): a
 node passes the cache of its :class:`GrpcPeerClient` so that ring calls and transfers to a peer
 share one connection; the CLI lets the client make its own. Chunks use the hand codec of
-:mod:`transfer_codec` (zero-copy ``memoryview`` data).
+:mod:`.codec` (zero-copy ``memoryview`` data).
 
 Deadlines: a download stream has no overall deadline (a range of pieces takes as long as the
 link needs) but fails with ``PeerTimeout`` when no chunk arrives for ``idle_timeout`` seconds

@@ -1,7 +1,7 @@
 """The ``Transfer`` gRPC service: a thin adapter over a :class:`TransferService`.
 
-Decode (with :mod:`transfer_codec`), call the node's service, encode; errors become status codes
-here (:mod:`transfer_status`) so that the service behaves the same on any server, with or without
+Decode (with :mod:`.codec`), call the node's service, encode; errors become status codes
+here (:mod:`.status`) so that the service behaves the same on any server, with or without
 the ring server's interceptors. The per-peer stream bound is keyed by ``context.peer()``
 (``ipv4:host:port``), i.e. per connection: nodes on one host (every loopback test, several nodes
 per machine) share an IP address, and an honest peer uses one connection per node it talks to.
