@@ -300,7 +300,8 @@ def test_unreachable_node(command: list[str]) -> None:
 
 def test_every_provider_down(ring: Ring, tmp_path: Path) -> None:
     """The only provider stops sharing the file (its record lingers until the entry expires):
-    the download fails with one line naming the provider and why."""
+    the download fails with one line naming the provider and why, and leaves no partial file
+    (no piece was verified, so it could never complete)."""
     shared = ring[2] / "s0" / "shared"
     (shared / "gone.bin").write_bytes(b"x" * (100 << 10))
     wait_until(lambda: found(url(ring, 1), "gone.bin"), 10, "gone.bin findable")
@@ -315,4 +316,6 @@ def test_every_provider_down(ring: Ring, tmp_path: Path) -> None:
     wait_until(unshared, 10, "gone.bin no longer shared")
     status, out, err = cli("get", "gone.bin", "--node", url(ring, 1), "-o", str(tmp_path))
     one_line_error(status, out, err, "no provider left")
+    assert "nothing was saved" in err
     assert not (tmp_path / "gone.bin").exists()
+    assert not list(tmp_path.glob("gone.bin.part*")), "a .part that can never complete"

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from chordshare.api.schemas.files import FileRecordView
 from chordshare.clock import Clock, SystemClock
-from chordshare.errors import InvalidInput, PeerProtocolError, StorageError
+from chordshare.errors import ChordshareError, InvalidInput, PeerProtocolError, StorageError
 from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.model.names import path_in, validate_name
 from chordshare.node.transfer.download import DownloadReport, DownloadSettings, download_file
@@ -295,8 +295,37 @@ def fetch(
     if present is False and not force:
         raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
     with exclusive(dest):
-        result, seconds = asyncio.run(_fetch(record, dest, progress, seen, rate, settings))
+        try:
+            result, seconds = asyncio.run(_fetch(record, dest, progress, seen, rate, settings))
+        except ChordshareError as exc:
+            if seen.total and not seen.done:
+                _remove_partial(dest)
+            raise failed_download(exc, dest, seen) from exc
     return report_of(view, result, result.path, seconds)
+
+
+def failed_download(exc: ChordshareError, dest: Path, seen: Progressed) -> ChordshareError:
+    """``exc``, of the same type, with what the failed download left behind: the verified
+    pieces kept in ``<dest>.part`` for a resume, or nothing (the caller removed a partial file
+    that held no verified piece, which could never complete by itself)."""
+    if seen.done:
+        left = (
+            f"{seen.done / MIB:.1f} MiB of {seen.total / MIB:.1f} MiB verified and kept in "
+            f"{dest}.part; run the same command again to fetch only the rest"
+        )
+    elif seen.total:
+        left = "nothing was saved"
+    else:
+        return exc
+    return type(exc)(f"{exc}; {left}")
+
+
+def _remove_partial(dest: Path) -> None:
+    for leftover in (dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.have")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot remove {leftover}: {exc.strerror or exc}") from exc
 
 
 def domain_record(view: FileRecordView) -> FileRecord:
