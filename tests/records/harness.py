@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 from chordshare.errors import JoinFailed
+from chordshare.model.limits import RECORD_PAGE_BYTES
 from chordshare.model.manifest import FileRecord
 from chordshare.model.records import RecordKey
 from chordshare.node.records.node import RecordNode
@@ -21,7 +22,6 @@ from chordshare.ring.invariants import check_invariant
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.memory.records import MemoryRecordClient
-from chordshare.transport.ports.records import MAX_MESSAGE_BYTES
 from tests.records.factory import WallClock
 
 JOIN_ATTEMPTS = 5
@@ -36,7 +36,7 @@ class RecordCluster:
         seed: int = 0,
         replicas: int = 3,
         successor_list_size: int = 6,
-        message_bytes: int = MAX_MESSAGE_BYTES,
+        message_bytes: int = RECORD_PAGE_BYTES,
     ) -> None:
         self.ring = MemoryCluster(bits, RingSettings(successor_list_size=successor_list_size), seed)
         self.data_root = data_root

@@ -9,8 +9,31 @@ MAX_MESSAGE_BYTES = 4 << 20
 """4 MiB, gRPC's own default receive limit, for every message between nodes. Ring messages are
 tiny (a node-info reply with r = 16 successors is about 1.5 KiB); the cap exists for the
 file-transfer stream served on the same server, whose chunks must fit with room for framing, and
-it bounds what a misbehaving peer can make a node buffer for one message. The record pages of
-``transport.ports.records`` keep their own, smaller budget under it."""
+it bounds what a misbehaving peer can make a node buffer for one message. Record messages fill
+only :data:`RECORD_PAGE_BYTES` of it."""
+
+RECORD_PAGE_BYTES = MAX_MESSAGE_BYTES * 3 // 4
+"""3 MiB of estimated record bytes per page or batch of records (a StoreRecords request, a
+FetchRange reply, a page read from the store): three quarters of the message cap, leaving 1 MiB
+for framing and for the error of ``chordshare.model.records.encoded_size``. The largest single
+record (``MAX_PIECES_PER_RECORD`` piece hashes) fits, so every page makes progress. A node
+configured with another cap keeps the same proportion
+(``chordshare.transport.ports.records.message_budget``)."""
+
+MAX_RECORDS_PER_CALL = 256
+"""Records in one StoreRecords request, one FetchRange/GetRecords reply or one page read from the
+store. Each call is one SQLite transaction on the receiver; 256 typical records (a few KiB each)
+take milliseconds, so a busy node interleaves other calls and no call nears the RPC deadline."""
+
+DEFAULT_MAX_FILE_BYTES = 16 << 30
+"""16 GiB: the largest file a node shares, accepts in an upload or downloads unless configured
+otherwise. It bounds the disk one upload can claim and the piece list of a record (16,384
+hashes at the default 1 MiB pieces, well within ``MAX_PIECES_PER_RECORD``)."""
+
+DEFAULT_MAX_STREAMS_PER_PEER = 4
+"""Concurrent Download/Upload streams one remote peer may have open on a node: enough to fill a
+link, few enough that one peer cannot monopolise the node (a downloader spreads over several
+providers instead of opening many streams to one)."""
 
 MAX_ADDRESS_CHARS = 1024
 """Longest gRPC address of a peer or a provider: a host name is at most 253 characters and a

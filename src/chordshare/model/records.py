@@ -15,8 +15,8 @@ from chordshare.model.names import name_problem, validate_name
 
 MAX_PIECES_PER_RECORD = 1 << 16
 """65,536 piece hashes (2 MiB of SHA-256 digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
-16 MiB pieces. The cap keeps any single record inside one bounded message
-(``chordshare.transport.ports.records.MAX_MESSAGE_BYTES``), so every page makes progress."""
+16 MiB pieces. The cap keeps any single record inside one bounded page of records
+(``chordshare.model.limits.RECORD_PAGE_BYTES``), so every page makes progress."""
 
 MAX_PROVIDERS_PER_RECORD = 64
 """A record keeps the 64 latest-expiring providers. A downloader uses a handful at once; 64 leave

@@ -34,7 +34,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from chordshare.model.limits import DEFAULT_PROVIDER_TTL, DEFAULT_REPLICAS, MAX_MESSAGE_BYTES
+from chordshare.model.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_STREAMS_PER_PEER,
+    DEFAULT_PROVIDER_TTL,
+    DEFAULT_REPLICAS,
+    MAX_MESSAGE_BYTES,
+)
 from chordshare.model.manifest import (
     DEFAULT_PIECE_SIZE,
     MAX_PIECE_SIZE,
@@ -45,7 +51,6 @@ from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
 from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE
-from chordshare.transport.ports.transfer import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_STREAMS_PER_PEER
 
 ENV_PREFIX = "CHORDSHARE_"
 KIB = 1024

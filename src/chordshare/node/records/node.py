@@ -32,7 +32,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, LookupFailed, PeerError, PeerUnavailable
-from chordshare.model.limits import DEFAULT_REPLICAS
+from chordshare.model.limits import DEFAULT_REPLICAS, MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
 from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
 from chordshare.model.records import RecordKey, RecordPage, check_record, encoded_size
@@ -43,9 +43,7 @@ from chordshare.node.ring.walk import walk_ring
 from chordshare.ring import PeerRef, in_half_open
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import (
-    MAX_MESSAGE_BYTES,
     MAX_NAMES_PER_CALL,
-    MAX_RECORDS_PER_CALL,
     MIN_MESSAGE_BYTES,
     RecordClient,
     fit,
@@ -78,7 +76,7 @@ class RecordNode:
         *,
         replicas: int = DEFAULT_REPLICAS,
         repair: RepairSettings | None = None,
-        message_bytes: int = MAX_MESSAGE_BYTES,
+        message_bytes: int = RECORD_PAGE_BYTES,
     ) -> None:
         """``replicas``: k (at most the successor list size + 1). ``message_bytes``: the record
         bytes one message may carry; with a gRPC limit other than 4 MiB pass

@@ -2,20 +2,17 @@
 
 Used by join take-over (pull), hand-off and replica repair (push), and stray hand-over (push,
 then forget what the peer acknowledged). Pages are bounded by
-:data:`chordshare.transport.ports.records.MAX_RECORDS_PER_CALL` and the node's message budget
-(``MAX_MESSAGE_BYTES`` by default).
+:data:`chordshare.model.limits.MAX_RECORDS_PER_CALL` and the node's message budget
+(:data:`chordshare.model.limits.RECORD_PAGE_BYTES` by default).
 """
 
 from __future__ import annotations
 
+from chordshare.model.limits import MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
 from chordshare.model.records import RecordKey
 from chordshare.ring import PeerRef
 from chordshare.storage.records.store import RecordStore
-from chordshare.transport.ports.records import (
-    MAX_MESSAGE_BYTES,
-    MAX_RECORDS_PER_CALL,
-    RecordClient,
-)
+from chordshare.transport.ports.records import RecordClient
 
 MAX_PAGES = 1 << 16
 """Pages in one transfer at most (16M records): a peer that keeps answering ``more`` with the same
@@ -28,7 +25,7 @@ class RangeSync:
         me: PeerRef,
         store: RecordStore,
         client: RecordClient,
-        message_bytes: int = MAX_MESSAGE_BYTES,
+        message_bytes: int = RECORD_PAGE_BYTES,
     ) -> None:
         self.me = me
         self.message_bytes = message_bytes

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from chordshare.errors import StorageError
+from chordshare.model.limits import MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
 from chordshare.model.manifest import FileRecord
 from chordshare.model.records import RecordKey, RecordPage
 from chordshare.ring import IdSpace
@@ -38,12 +39,6 @@ from chordshare.storage.records.sql import SqliteRecords
 __all__ = ["DB_FILE", "RecordKey", "RecordPage", "RecordStore"]
 
 DB_FILE = "records.sqlite3"
-
-DEFAULT_PAGE_RECORDS = 256
-"""Records per page when the caller does not say (one SQLite read of a few hundred rows)."""
-
-DEFAULT_PAGE_BYTES = 3 << 20
-"""Byte budget per page when the caller does not say; see ``transport.ports.records``."""
 
 T = TypeVar("T")
 
@@ -152,8 +147,8 @@ class RecordStore:
         end: int,
         *,
         after: RecordKey | None = None,
-        limit: int = DEFAULT_PAGE_RECORDS,
-        max_bytes: int = DEFAULT_PAGE_BYTES,
+        limit: int = MAX_RECORDS_PER_CALL,
+        max_bytes: int = RECORD_PAGE_BYTES,
     ) -> RecordPage:
         """Live records with key id in ``(start, end]`` (wrap-around aware, ``(a, a]`` is the
         whole ring) in ring order from ``start``, resuming after ``after``."""

@@ -14,8 +14,8 @@ refused (INVALID_ARGUMENT over gRPC; both transports translate through the one t
 malformed request.
 
 Every message is bounded so that one call is one bounded piece of work on both sides and fits
-the gRPC message limit: see the constants below and ``model.records`` for the caps on a
-single record's size.
+the gRPC message limit: records per call and bytes per page are in ``chordshare.model.limits``,
+the caps on a single record's size in ``chordshare.model.records``.
 """
 
 from __future__ import annotations
@@ -23,19 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
+from chordshare.model.limits import MAX_MESSAGE_BYTES, MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
 from chordshare.model.manifest import FileRecord
 from chordshare.model.records import RecordKey, RecordPage, encoded_size
 from chordshare.ring import PeerRef
-
-MAX_RECORDS_PER_CALL = 256
-"""Records in one StoreRecords request or one FetchRange/GetRecords reply. Each call is one SQLite
-transaction on the receiver; 256 typical records (a few KiB each) take milliseconds, so a busy
-node interleaves other calls and no call nears the RPC deadline."""
-
-MAX_MESSAGE_BYTES = 3 << 20
-"""3 MiB of estimated record bytes per message: under gRPC's default 4 MiB receive limit, with
-1 MiB of headroom for framing and for the estimate's error. The largest single record (see
-``MAX_PIECES_PER_RECORD``) fits, so every page makes progress."""
 
 MIN_MESSAGE_BYTES = 64 << 10
 """The smallest budget a node may be configured with: a record of a few hundred pieces must
@@ -43,9 +34,9 @@ still fit one message."""
 
 
 def message_budget(max_message_bytes: int) -> int:
-    """Record bytes per message for a gRPC message limit of ``max_message_bytes``: three
-    quarters of it, the same headroom :data:`MAX_MESSAGE_BYTES` leaves under 4 MiB."""
-    return max(MIN_MESSAGE_BYTES, max_message_bytes * 3 // 4)
+    """Record bytes per message for a gRPC message limit of ``max_message_bytes``: the same
+    share of it as ``RECORD_PAGE_BYTES`` of the default cap (three quarters)."""
+    return max(MIN_MESSAGE_BYTES, max_message_bytes * RECORD_PAGE_BYTES // MAX_MESSAGE_BYTES)
 
 
 MAX_NAMES_PER_CALL = 1000
@@ -56,7 +47,7 @@ REST page of names costs one call per node."""
 def batches(
     records: Iterable[FileRecord],
     max_records: int = MAX_RECORDS_PER_CALL,
-    max_bytes: int = MAX_MESSAGE_BYTES,
+    max_bytes: int = RECORD_PAGE_BYTES,
 ) -> Iterator[list[FileRecord]]:
     """Split ``records`` into batches that respect both bounds (a record alone is never split)."""
     batch: list[FileRecord] = []
@@ -75,7 +66,7 @@ def batches(
 def fit(
     records: Sequence[FileRecord],
     max_records: int = MAX_RECORDS_PER_CALL,
-    max_bytes: int = MAX_MESSAGE_BYTES,
+    max_bytes: int = RECORD_PAGE_BYTES,
 ) -> list[FileRecord]:
     """The longest prefix of ``records`` that fits one message (at least one record)."""
     return next(batches(records, max_records, max_bytes), [])

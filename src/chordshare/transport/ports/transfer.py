@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chordshare.errors import LimitExceeded
-from chordshare.model.limits import MAX_MESSAGE_BYTES
+from chordshare.model.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_STREAMS_PER_PEER,
+    MAX_MESSAGE_BYTES,
+)
 from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
 
@@ -35,9 +39,6 @@ DEFAULT_CHUNK_BYTES = 1 << 20
 MESSAGE_HEADROOM = 64 << 10
 """Bytes of a message budget kept for everything that is not chunk data (piece index, offset and
 protobuf framing take under 20 bytes; the rest is slack for gRPC's own accounting)."""
-
-DEFAULT_MAX_FILE_BYTES = 16 << 30
-DEFAULT_MAX_STREAMS_PER_PEER = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,10 @@
 Everything received is validated here before any node code sees it (DESIGN.md principle 9):
 ids as in ``ring.proto`` (reusing :class:`chordshare.transport.grpc.ring.codec.WireCodec`), names as
 display names, piece hashes as whole 32-byte digests whose count matches size and piece size,
-the content hash as the SHA-256 over them, and every bound of ``transport.ports.records`` and
-``model.records``. As for the ring, a :class:`RecordCodec` is built with the error to
-raise: ``InvalidInput`` on the server (-> INVALID_ARGUMENT; a bad name raises its subclass
-``InvalidName``), ``PeerProtocolError`` on the client.
+the content hash as the SHA-256 over them, and every bound of ``model.limits``,
+``transport.ports.records`` and ``model.records``. As for the ring, a :class:`RecordCodec` is
+built with the error to raise: ``InvalidInput`` on the server (-> INVALID_ARGUMENT; a bad name
+raises its subclass ``InvalidName``), ``PeerProtocolError`` on the client.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from chordshare.errors import ChordshareError, InvalidInput, InvalidName
+from chordshare.model.limits import MAX_RECORDS_PER_CALL
 from chordshare.model.manifest import DIGEST_SIZE, FileManifest, FileRecord, Provider, content_hash
 from chordshare.model.names import DisplayName
 from chordshare.model.records import (
@@ -28,7 +29,7 @@ from chordshare.model.records import (
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import records_pb2 as pb
 from chordshare.transport.grpc.ring.codec import WireCodec
-from chordshare.transport.ports.records import MAX_NAMES_PER_CALL, MAX_RECORDS_PER_CALL
+from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
 
 
 class RecordCodec:
