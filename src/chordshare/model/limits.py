@@ -1,6 +1,8 @@
 """Limits and defaults of the protocol that more than one layer needs, each defined once with
-its reason. Module-local bounds (a codec's id width, a store's page size) stay beside the code
-they bound; what the wire, the node, the config and the client must agree on lives here.
+its reason: what the wire, the node, the store, the config and the client must agree on. Bounds
+on one domain value stay with it (piece sizes in ``model.manifest``, a record's shape in
+``model.records``), and module-local bounds (a codec's id width, names per ListNames reply)
+beside the code they bound.
 """
 
 from __future__ import annotations
