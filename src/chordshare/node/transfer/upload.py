@@ -110,7 +110,10 @@ class Uploader:
         """Upload the bytes of ``data`` (e.g. a REST request body) under ``name``."""
         name = validate_name(name)
         await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
-        handle = await asyncio.to_thread(_new_spool, self.spool_dir)
+        # Created in the loop, not a worker thread: the file is in ``spooling`` (and removed
+        # below) before anything can cancel this task, which an await would let happen while
+        # the thread still makes the file, leaving it behind.
+        handle = _new_spool(self.spool_dir)
         spool = Path(handle.name)
         self.spooling.add(spool)
         try:
