@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from chordshare.errors import PlotUnavailable
+from chordshare.model.limits import DEFAULT_REPLICAS
 from chordshare.sim import report as reports
 from chordshare.sim.balance import run_balance
 from chordshare.sim.churn import (
@@ -32,7 +33,7 @@ from chordshare.sim.failures import DEFAULT_KEYS, DEFAULT_ROUNDS, run_failures
 from chordshare.sim.hops import DEFAULT_LOOKUPS, run_hops
 from chordshare.sim.params import parse_floats, parse_ints
 from chordshare.sim.plot import plot
-from chordshare.sim.protocol import Protocol
+from chordshare.sim.protocol import PAPER_REPLICAS, Protocol
 from chordshare.sim.report import Report
 
 sim_app = typer.Typer(
@@ -151,7 +152,11 @@ def failures(
     ] = str(DEFAULT_ROUNDS),
     replicas: Annotated[
         int | None,
-        typer.Option("--replicas", min=1, help="Copies k of each key (default 3; --paper: 1)."),
+        typer.Option(
+            "--replicas",
+            min=1,
+            help=f"Copies k of each key (default {DEFAULT_REPLICAS}; --paper: {PAPER_REPLICAS}).",
+        ),
     ] = None,
     successors: SuccessorsOpt = None,
     paper: PaperOpt = False,

@@ -32,7 +32,8 @@ class Protocol:
     successors: int | None = None
     """r, the successor-list size; ``None`` picks the experiment's default."""
     replicas: int | None = None
-    """k, the copies of each key; ``None``: 3 for ours, 1 for the paper's."""
+    """k, the copies of each key; ``None``: ``DEFAULT_REPLICAS`` for ours, ``PAPER_REPLICAS`` for
+    the paper's."""
 
     @property
     def copies(self) -> int:
