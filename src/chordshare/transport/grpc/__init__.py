@@ -1,10 +1,13 @@
-"""The gRPC adapter of the ``PeerClient`` boundary (DESIGN.md §2, principle 9).
+"""The gRPC adapter of the transport ports: ring, records and transfer (DESIGN.md §2,
+principle 9).
 
 The ``.proto`` files under ``protos/chordshare/`` are the wire contract; ``generated/`` holds
-the code compiled from them (``make proto``); each service's codec (``ring/codec.py``,
-``records/codec.py``, ``transfer/codec.py``) is where its protobuf messages meet domain types;
-:class:`GrpcServer` serves a node's ``RingService`` (and any services registered on it) and
-:class:`GrpcPeerClient` asks other nodes. gRPC errors are translated into the project's
+the code compiled from them (``make proto``). Each service has a folder with its client, its
+servicer and its codec (``ring/codec.py``, ``records/codec.py``, ``transfer/codec.py``), and
+only the codec turns domain values into protobuf messages and back (clients and servicers make
+the empty requests and acknowledgements themselves). :class:`GrpcServer` serves a node's
+``RingService`` (and any services registered on it) and :class:`GrpcPeerClient` asks other
+nodes. gRPC errors are translated into the project's
 exception tree once on each side (:mod:`.status`).
 """
 

@@ -14,7 +14,6 @@ from chordshare.errors import PeerProtocolError, PeerUnavailable
 from chordshare.model.manifest import FileRecord
 from chordshare.model.records import RecordKey, RecordPage
 from chordshare.ring import PeerRef
-from chordshare.transport.grpc.generated import records_pb2 as pb
 from chordshare.transport.grpc.generated import records_pb2_grpc
 from chordshare.transport.grpc.records.codec import RecordCodec
 from chordshare.transport.grpc.ring.client import GrpcPeerClient
@@ -50,7 +49,7 @@ class GrpcRecordClient:
     async def get_records(self, peer: PeerRef, name: str) -> list[FileRecord]:
         with calling(peer.grpc_address, "GetRecords"):
             reply = await self._stub(peer).GetRecords(
-                pb.GetRecordsRequest(name=name), timeout=self.timeout
+                self._codec.encode_get_request(name), timeout=self.timeout
             )
             return self._codec.decode_get_response(reply, name)
 
@@ -69,7 +68,7 @@ class GrpcRecordClient:
             return self._codec.decode_digest(reply)
 
     async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]:
-        request = pb.ListNamesRequest(after=after, limit=limit)
+        request = self._codec.encode_list_request(after, limit)
         with calling(peer.grpc_address, "ListNames"):
             reply = await self._stub(peer).ListNames(request, timeout=self.timeout)
             return self._codec.decode_names(reply, after, limit)

@@ -134,6 +134,9 @@ class RecordCodec:
     def decode_store(self, msg: pb.StoreRecordsRequest) -> tuple[list[FileRecord], bool]:
         return self.decode_records(msg.records, "records"), msg.replicate
 
+    def encode_get_request(self, name: str) -> pb.GetRecordsRequest:
+        return pb.GetRecordsRequest(name=name)
+
     def decode_get_request(self, msg: pb.GetRecordsRequest) -> str:
         return self.decode_name(msg.name, "name")
 
@@ -174,6 +177,9 @@ class RecordCodec:
     def decode_digest_request(self, msg: pb.RangeDigestRequest) -> tuple[int, int]:
         return self.ids.decode_id(msg.start, "start"), self.ids.decode_id(msg.end, "end")
 
+    def encode_digest(self, digest: bytes) -> pb.RangeDigestResponse:
+        return pb.RangeDigestResponse(digest=digest)
+
     def decode_digest(self, msg: pb.RangeDigestResponse) -> bytes:
         if len(msg.digest) != DIGEST_SIZE:
             raise self.error(f"digest: {len(msg.digest)} bytes, not 32")
@@ -181,11 +187,17 @@ class RecordCodec:
 
     # -- ListNames ----------------------------------------------------------------------------
 
+    def encode_list_request(self, after: str, limit: int) -> pb.ListNamesRequest:
+        return pb.ListNamesRequest(after=after, limit=limit)
+
     def decode_list_request(self, msg: pb.ListNamesRequest) -> tuple[str, int]:
         if not 1 <= msg.limit <= MAX_NAMES_PER_CALL:
             raise self.error(f"limit: {msg.limit}, must be in 1..{MAX_NAMES_PER_CALL}")
         after = self.decode_name(msg.after, "after") if msg.after else ""
         return after, msg.limit
+
+    def encode_names(self, names: Iterable[str]) -> pb.ListNamesResponse:
+        return pb.ListNamesResponse(names=names)
 
     def decode_names(self, msg: pb.ListNamesResponse, after: str, limit: int) -> list[str]:
         if len(msg.names) > limit:

@@ -54,13 +54,13 @@ class RecordsServicer(records_pb2_grpc.RecordsServicer):
         self, request: pb.RangeDigestRequest, context: Any
     ) -> pb.RangeDigestResponse:
         start, end = self._codec.decode_digest_request(request)
-        return pb.RangeDigestResponse(digest=await self._service.range_digest(start, end))
+        return self._codec.encode_digest(await self._service.range_digest(start, end))
 
     async def ListNames(  # noqa: N802
         self, request: pb.ListNamesRequest, context: Any
     ) -> pb.ListNamesResponse:
         after, limit = self._codec.decode_list_request(request)
-        return pb.ListNamesResponse(names=await self._service.list_names(after, limit))
+        return self._codec.encode_names(await self._service.list_names(after, limit))
 
 
 def records_registrar(service: RecordService, space: IdSpace) -> Callable[[Any], list[str]]:
