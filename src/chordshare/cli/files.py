@@ -35,6 +35,7 @@ from chordshare.cli.client import (
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
 from chordshare.cli.progress import fetch_with_bar, parse_size, progress_bar
 from chordshare.client.download import Progressed, destination
+from chordshare.client.files import READ_BYTES
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, InvalidName, NotFound
 from chordshare.model.limits import MIN_UPLOAD_RATE
@@ -42,10 +43,6 @@ from chordshare.model.names import DisplayName, validate_name
 
 INTERRUPTED_STATUS = 130
 """128 + SIGINT, the shell's status for a command stopped by Ctrl-C."""
-
-READ_BYTES = 1 << 20
-"""Bytes per read of a file being uploaded: one body chunk per MiB, like the transfer chunks."""
-
 
 app = typer.Typer()
 

@@ -35,13 +35,14 @@ from chordshare.api.schemas.files import (
 )
 from chordshare.client.errors import decode, error_from_response, translate_transport_errors
 from chordshare.model.names import validate_name
+from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES
 
 TRANSFER_TIMEOUT = 600.0
 """Seconds ``put`` and ``content`` wait for the node's answer: it stores the file on its holders
 (or fetches it from the providers) first; 10 minutes is a 1 GiB file at 1.7 MiB/s."""
 
-READ_BYTES = 1 << 20
-"""Block size when ``put`` streams a file from disk: one transfer chunk."""
+READ_BYTES = DEFAULT_CHUNK_BYTES
+"""Block size when a file is streamed from disk as an upload's body: one transfer chunk."""
 
 Body = bytes | Path | Iterable[bytes]
 """What ``put`` uploads: the bytes, a file to stream, or blocks (e.g. a generator)."""
