@@ -20,6 +20,7 @@ from chordshare.storage.files.pieces import (
     hash_file,
     verify_piece,
 )
+from tests.storage.helpers import manifest_for, store_file
 
 from .conftest import SMALL_PIECE, data_of
 
@@ -161,21 +162,6 @@ def test_a_file_changed_after_the_scan_is_not_served(tmp_path: Path) -> None:
 
 
 # -- blob store ---------------------------------------------------------------------------
-
-
-def manifest_for(name: str, content: bytes) -> FileManifest:
-    hasher = PieceHasher(SMALL_PIECE)
-    hasher.update(content)
-    return hasher.manifest(name)
-
-
-def store_file(blobs: BlobStore, name: str, content: bytes) -> None:
-    manifest = manifest_for(name, content)
-    partial = blobs.incoming(manifest)
-    for i in range(manifest.pieces):
-        partial.write(i, 0, content[i * SMALL_PIECE : (i + 1) * SMALL_PIECE])
-        partial.mark_verified(i)
-    partial.finish()
 
 
 def test_blob_store_survives_a_restart_and_drops_orphans(tmp_path: Path) -> None:

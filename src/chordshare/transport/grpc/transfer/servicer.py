@@ -34,6 +34,7 @@ from chordshare.transport.grpc.transfer.codec import (
 )
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_status
+from chordshare.transport.ports.status import INTERNAL_DETAILS
 from chordshare.transport.ports.transfer import Chunk, TransferService
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class TransferServicer:
             raise
         except Exception:
             log.exception("Download failed")
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
 
     async def Upload(  # noqa: N802
         self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any
@@ -86,7 +87,7 @@ class TransferServicer:
             raise
         except Exception:
             log.exception("Upload failed")
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
         raise AssertionError("unreachable: abort raises")
 
 
