@@ -84,6 +84,20 @@ class Provider:
     uri: str
     """REST URI of the file on that node (``http://host:port/api/v1/files/<name>``)."""
     expires_at: float
+    pinned: bool = False
+    """The node keeps the bytes as one of the k replicas of an upload (the key's owner keeps
+    k pinned holders); False for a node that shares the file from its shared directory or
+    holds a cached copy."""
+    withdrawn: bool = False
+    """A tombstone: the node stopped providing the file (removed it, or left). It wins over
+    the node's older announcements by the usual latest-expiry rule, is never offered to a
+    reader, and lapses at ``expires_at`` like any entry (by then every older announcement it
+    overrides has lapsed too)."""
+
+    @property
+    def offered(self) -> bool:
+        """Whether readers may be sent to this provider (not a tombstone)."""
+        return not self.withdrawn
 
 
 @dataclass(frozen=True, slots=True)
