@@ -21,11 +21,13 @@ CLIENT = RecordCodec(SPACE, PeerProtocolError)
 
 
 def edge_record() -> FileRecord:
-    """Id 0 and the top id as providers, an empty file (no pieces), a non-ASCII name."""
+    """Id 0 and the top id as providers, a pinned one and a tombstone, an empty file (no
+    pieces), a non-ASCII name."""
     return record(
         "résumé 2024 (final).pdf",
         Provider(0, "127.0.0.1:1", "", 1.5),
-        Provider(SPACE.size - 1, "[::1]:2", "http://[::1]:3/x", 2e9),
+        Provider(SPACE.size - 1, "[::1]:2", "http://[::1]:3/x", 2e9, pinned=True),
+        Provider(5, "127.0.0.1:5", "", 3.0, withdrawn=True),
         pieces=0,
     )
 

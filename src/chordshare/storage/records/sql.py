@@ -9,12 +9,14 @@ Layout (schema version :data:`SCHEMA_VERSION`):
 * ``records``: one row per (name, content hash) with the manifest and ``key_id``, the ring id of
   the name, stored as a fixed-width big-endian blob so that SQLite's byte order is ring order and
   an arc ``(start, end]`` is one or two index range scans (two when it wraps past 0);
-* ``providers``: one row per (name, content hash, provider node), with its expiry;
+* ``providers``: one row per (name, content hash, provider node), with its expiry and flags
+  (pinned, withdrawn); schema and upgrades in :mod:`chordshare.storage.records.schema`;
 * ``meta``: schema version and ring width, checked on open (key ids of another ring width
   would answer range queries wrongly).
 
 Every query takes ``now`` (wall-clock seconds): a provider is live while ``expires_at > now``,
-and a record is visible only while it has a live provider.
+and a record is visible only while it has a live provider. Tombstones (withdrawn entries) are
+copied by range reads and digests like any entry, and left out of what readers get.
 """
 
 from __future__ import annotations
@@ -36,41 +38,20 @@ from chordshare.model.records import (
 )
 from chordshare.ring import IdSpace, in_half_open
 from chordshare.ring.ids import MAX_BITS
-
-SCHEMA_VERSION = 1
+from chordshare.storage.records.schema import SCHEMA, SCHEMA_VERSION, upgrade
 
 ID_BYTES = (MAX_BITS + 7) // 8
 """Every id is stored as 20 big-endian bytes whatever the ring width, so blob order is id order."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-    name TEXT NOT NULL,
-    content_hash BLOB NOT NULL,
-    key_id BLOB NOT NULL,
-    size INTEGER NOT NULL,
-    piece_size INTEGER NOT NULL,
-    piece_hashes BLOB NOT NULL,
-    PRIMARY KEY (name, content_hash)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id, name, content_hash);
-CREATE TABLE IF NOT EXISTS providers (
-    name TEXT NOT NULL,
-    content_hash BLOB NOT NULL,
-    node_id BLOB NOT NULL,
-    grpc_address TEXT NOT NULL,
-    uri TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (name, content_hash, node_id),
-    FOREIGN KEY (name, content_hash) REFERENCES records (name, content_hash) ON DELETE CASCADE
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS providers_by_expiry ON providers (expires_at);
-"""
 
 _LIVE = (
     "EXISTS (SELECT 1 FROM providers p WHERE p.name = r.name"
     " AND p.content_hash = r.content_hash AND p.expires_at > :now)"
 )
+"""A record is held while any entry of it is unexpired, tombstones included: replicas must
+copy a tombstone, or a replica's older entry would bring the withdrawn provider back."""
+
+_OFFERED = _LIVE[:-1] + " AND p.withdrawn = 0)"
+"""A record is offered to readers while it has an unexpired entry that is not a tombstone."""
 
 _ORPHANS = (
     "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM providers p"
@@ -123,7 +104,7 @@ class SqliteRecords:
                 # acknowledged survives a power loss, not only a crash of the process (NORMAL).
                 self.db.execute("PRAGMA synchronous = FULL")
             # executescript commits any open transaction first, so the script brings its own.
-            self.db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
             self._check_meta()
             self.db.execute("PRAGMA quick_check").fetchall()
         except BaseException:
@@ -157,10 +138,12 @@ class SqliteRecords:
                     [("schema_version", str(SCHEMA_VERSION)), ("ring_bits", str(self.space.bits))],
                 )
             return
-        if rows.get("schema_version") != str(SCHEMA_VERSION):
-            raise sqlite3.DatabaseError(
-                f"schema version {rows.get('schema_version')!r}, expected {SCHEMA_VERSION}"
-            )
+        version = rows.get("schema_version", "")
+        if not version.isdigit():
+            raise sqlite3.DatabaseError(f"schema version {version!r}, expected {SCHEMA_VERSION}")
+        if int(version) != SCHEMA_VERSION:
+            with self._tx():
+                upgrade(self.db, int(version))
         if rows.get("ring_bits") != str(self.space.bits):
             raise sqlite3.DatabaseError(
                 f"written for a {rows.get('ring_bits')}-bit ring, this node runs a "
@@ -204,14 +187,23 @@ class SqliteRecords:
                 )
                 for p in live:
                     cur = self.db.execute(
-                        "INSERT INTO providers"
-                        " (name, content_hash, node_id, grpc_address, uri, expires_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?)"
+                        "INSERT INTO providers (name, content_hash, node_id, grpc_address,"
+                        " uri, expires_at, pinned, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (name, content_hash, node_id) DO UPDATE SET"
                         " grpc_address = excluded.grpc_address, uri = excluded.uri,"
-                        " expires_at = excluded.expires_at"
+                        " expires_at = excluded.expires_at, pinned = excluded.pinned,"
+                        " withdrawn = excluded.withdrawn"
                         " WHERE excluded.expires_at > providers.expires_at",
-                        (m.name, ch, id_blob(p.node_id), p.grpc_address, p.uri, p.expires_at),
+                        (
+                            m.name,
+                            ch,
+                            id_blob(p.node_id),
+                            p.grpc_address,
+                            p.uri,
+                            p.expires_at,
+                            p.pinned,
+                            p.withdrawn,
+                        ),
                     )
                     changed += cur.rowcount
                 self.db.execute(
@@ -253,14 +245,23 @@ class SqliteRecords:
     # -- reads ----------------------------------------------------------------------------
 
     def _build(
-        self, rows: Sequence[tuple[str, bytes, int, int, bytes]], now: float
+        self,
+        rows: Sequence[tuple[str, bytes, int, int, bytes]],
+        now: float,
+        *,
+        offered: bool = False,
     ) -> Iterator[FileRecord]:
+        """The records of ``rows`` with their unexpired entries (only those offered to readers,
+        no tombstones, when ``offered``); a record left without one is skipped."""
+        only = " AND withdrawn = 0" if offered else ""
         for name, ch, size, piece_size, hashes in rows:
             providers = tuple(
-                Provider(blob_id(node), addr, uri, expires)
-                for node, addr, uri, expires in self.db.execute(
-                    "SELECT node_id, grpc_address, uri, expires_at FROM providers"
-                    " WHERE name = ? AND content_hash = ? AND expires_at > ? ORDER BY node_id",
+                Provider(blob_id(node), addr, uri, expires, bool(pinned), bool(withdrawn))
+                for node, addr, uri, expires, pinned, withdrawn in self.db.execute(
+                    "SELECT node_id, grpc_address, uri, expires_at, pinned, withdrawn"
+                    " FROM providers WHERE name = ? AND content_hash = ? AND expires_at > ?"
+                    + only
+                    + " ORDER BY node_id",
                     (name, ch, now),
                 )
             )
@@ -271,13 +272,13 @@ class SqliteRecords:
 
     def get(self, name: str, now: float) -> list[FileRecord]:
         """Every variant stored under ``name`` with a live provider, most live providers first
-        (ties: content hash order, so the answer is stable)."""
+        (ties: content hash order, so the answer is stable); tombstones are left out."""
         rows = self.db.execute(
             "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes FROM records r"
-            " WHERE r.name = :name AND " + _LIVE,
+            " WHERE r.name = :name AND " + _OFFERED,
             {"name": name, "now": now},
         ).fetchall()
-        found = list(self._build(rows, now))
+        found = list(self._build(rows, now, offered=True))
         found.sort(key=lambda r: (-len(r.providers), r.manifest.content_hash))
         return found
 
@@ -360,9 +361,9 @@ class SqliteRecords:
         for low, high in _segments(start, end):
             params: dict[str, object] = {"now": now}
             clauses = ["p.expires_at > :now", *_arc(low, high, params)]
-            for name, ch, node, addr, uri, expires in self.db.execute(
-                "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at"
-                " FROM records r JOIN providers p"
+            for name, ch, node, addr, uri, expires, pinned, withdrawn in self.db.execute(
+                "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at,"
+                " p.pinned, p.withdrawn FROM records r JOIN providers p"
                 " ON p.name = r.name AND p.content_hash = r.content_hash WHERE "
                 + " AND ".join(clauses)
                 + " ORDER BY r.key_id, r.name, r.content_hash, p.node_id",
@@ -372,21 +373,22 @@ class SqliteRecords:
                     h.update(len(part).to_bytes(4, "big"))
                     h.update(part)
                 h.update(float(expires).hex().encode())
+                h.update(bytes((int(pinned), int(withdrawn))))
         return h.digest()
 
     def list_names(self, after: str, limit: int, now: float) -> list[str]:
         """Distinct names with a live record, sorted (code point order), greater than ``after``."""
         rows = self.db.execute(
             "SELECT DISTINCT r.name FROM records r WHERE r.name > :after AND "
-            + _LIVE
+            + _OFFERED
             + " ORDER BY r.name LIMIT :limit",
             {"after": after, "limit": limit, "now": now},
         ).fetchall()
         return [name for (name,) in rows]
 
     def count(self, now: float) -> int:
-        """Records with a live provider."""
+        """Records offered to readers (with an unexpired entry that is not a tombstone)."""
         row = self.db.execute(
-            "SELECT COUNT(*) FROM records r WHERE " + _LIVE, {"now": now}
+            "SELECT COUNT(*) FROM records r WHERE " + _OFFERED, {"now": now}
         ).fetchone()
         return int(row[0])

@@ -52,6 +52,8 @@ class Provider(_message.Message):
     GRPC_ADDRESS_FIELD_NUMBER: _builtins.int
     URI_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_FIELD_NUMBER: _builtins.int
     node_id: _builtins.bytes
     """The provider node's ring id (see the header comment)."""
     grpc_address: _builtins.str
@@ -60,6 +62,14 @@ class Provider(_message.Message):
     """REST URI of the file on that node; may be empty."""
     expires_at: _builtins.float
     """Wall-clock expiry, seconds since the Unix epoch; the provider republishes before it."""
+    pinned: _builtins.bool
+    """True: one of an upload's k replicas, which the key's owner keeps at k live holders.
+    False: the file is shared from the node's shared directory, or a cached copy.
+    """
+    withdrawn: _builtins.bool
+    """True: a tombstone. The node stopped providing the file; this entry overrides its older
+    ones (latest expiry wins), is never offered to readers, and lapses at expires_at.
+    """
     def __init__(
         self,
         *,
@@ -67,10 +77,12 @@ class Provider(_message.Message):
         grpc_address: _builtins.str = ...,
         uri: _builtins.str = ...,
         expires_at: _builtins.float = ...,
+        pinned: _builtins.bool = ...,
+        withdrawn: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "grpc_address", b"grpc_address", "node_id", b"node_id", "uri", b"uri"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "grpc_address", b"grpc_address", "node_id", b"node_id", "pinned", b"pinned", "uri", b"uri", "withdrawn", b"withdrawn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

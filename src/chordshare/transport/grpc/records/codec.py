@@ -73,6 +73,8 @@ class RecordCodec:
                     grpc_address=p.grpc_address,
                     uri=p.uri,
                     expires_at=p.expires_at,
+                    pinned=p.pinned,
+                    withdrawn=p.withdrawn,
                 )
                 for p in record.providers
             ],
@@ -109,7 +111,9 @@ class RecordCodec:
                 raise self.error(f"{where}.expires_at: not a finite time")
             if not p.grpc_address:
                 raise self.error(f"{where}.grpc_address: empty")
-            providers.append(Provider(node, p.grpc_address, p.uri, p.expires_at))
+            providers.append(
+                Provider(node, p.grpc_address, p.uri, p.expires_at, p.pinned, p.withdrawn)
+            )
         record = FileRecord(manifest, tuple(providers))
         problem = record_problem(record)
         if problem is not None:
