@@ -134,6 +134,18 @@ class PartialFile:
         except OSError as exc:
             raise StorageError(f"cannot write {self.part_path}: {exc.strerror or exc}") from exc
 
+    def reader_fd(self) -> int | None:
+        """A new descriptor of the file being assembled, for reading its verified pieces while
+        the rest arrives (a duplicate of the writer's, so the same file whatever happens to its
+        path later); None when not open. The caller closes it. Never during :meth:`finish`,
+        which closes the descriptor it duplicates."""
+        if self._fd < 0:
+            return None
+        try:
+            return os.dup(self._fd)
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.part_path}: {exc.strerror or exc}") from exc
+
     def mark_verified(self, piece: int) -> None:
         """Record that ``piece`` was written and verified."""
         self.verified.add(piece)
