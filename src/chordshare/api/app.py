@@ -17,6 +17,7 @@ from chordshare.api import metrics
 from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
 from chordshare.api.metrics import NodeCollector
+from chordshare.api.routes import content as content_routes
 from chordshare.api.routes import files as files_routes
 from chordshare.api.routes import ops as ops_routes
 from chordshare.api.routes import ring as ring_routes
@@ -77,10 +78,11 @@ def create_app(
 
 
 def install_files(app: FastAPI, files: FilesFacade) -> FastAPI:
-    """Serve the file routes (:mod:`chordshare.api.routes.files`) on ``app``, built by
-    :func:`create_app`, through ``files`` (the node's file sharing); returns ``app``. Call it
-    before the app serves its first request (the OpenAPI document is built once)."""
+    """Serve the file routes (:mod:`chordshare.api.routes.content` and ``.files``) on ``app``,
+    built by :func:`create_app`, through ``files`` (the node's file sharing); returns ``app``.
+    Call it before the app serves its first request (the OpenAPI document is built once)."""
     app_context(app).files = files
     app.openapi_tags = [*(app.openapi_tags or []), FILES_TAG]
+    app.include_router(content_routes.router)  # first: its path also matches a record's
     app.include_router(files_routes.router)
     return app

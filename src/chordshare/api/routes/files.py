@@ -1,5 +1,5 @@
-"""File routes: this node's files, the network's records, upload and
-download through this node.
+"""File routes: this node's files, the network's records and names, upload through this node
+(a file's bytes fetched through this node: :mod:`chordshare.api.routes.content`).
 
 Names arrive in the URL path, percent-encoded as one segment. They are read from the *raw* path
 (ASGI ``raw_path``), not from the decoded one: decoding first would turn ``a%2Fcontent`` into
@@ -7,34 +7,21 @@ Names arrive in the URL path, percent-encoded as one segment. They are read from
 goes through :func:`chordshare.model.names.validate_name`, so separators, ``..``, absolute
 paths, NUL, control characters and over-long names are a 400 with the reason. Bytes are only
 ever read from paths the node's index or blob store hold, never from a path built from a name.
-
-``GET .../content`` first downloads the whole file into this node's blob store (verified piece by
-piece, from every provider in parallel, resumable) and then serves it from there: a Range is
-served from a verified copy, and this node becomes one more provider of the file. The price is
-latency: the first byte leaves once the last piece has arrived and the copy is fsynced (about
-half a second for 64 MiB from two providers on loopback, measured: ~130 MiB/s end to end, and
-~1 GB/s once the copy is local).
 """
 
 from __future__ import annotations
 
-import asyncio
-import mimetypes
-import os
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import FileResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from chordshare.api.deps import FilesDep, NodeDep
 from chordshare.api.errors import error_response, error_responses
 from chordshare.api.schemas.files import (
-    CONTENT_HASH_HEADER,
     FILES_PATH,
     HEX_DIGEST_PATTERN,
     NETWORK_FILES_PATH,
@@ -46,6 +33,7 @@ from chordshare.api.schemas.files import (
     UploadAnswer,
     file_uri,
 )
+from chordshare.api.serving import serve
 from chordshare.api.views import peer_view
 from chordshare.errors import (
     InvalidInput,
@@ -55,8 +43,6 @@ from chordshare.errors import (
     PeerUnavailable,
     TransferError,
 )
-from chordshare.model.held import HeldFile
-from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
 from chordshare.node.transfer.upload import UploadResult
 from chordshare.ring import IdSpace
@@ -84,17 +70,6 @@ router = APIRouter(prefix="/api/v1", tags=["files"])
 DEFAULT_PAGE = 100
 """Names per page of ``GET /api/v1/network/files`` unless asked: a screenful, one cheap call to
 each node of a small ring."""
-
-SERVE_CHUNK_BYTES = 1 << 20
-"""Bytes per read when serving a file: Starlette's 64 KiB default costs a worker-thread hop per
-64 KiB, which caps a 64 MiB response at a few hundred MB/s; 1 MiB matches the transfer chunks."""
-
-MAX_RANGES = 100
-"""Ranges one request may ask for (Starlette's own bound): more is a 416, not a multipart reply
-of a thousand parts."""
-
-_RANGE_SPEC = re.compile(r"(\d+)-(\d*)|-(\d+)")
-_BYTES_PREFIX = "bytes="
 
 NAME_DOC = (
     "A display name (one path segment, percent-encoded; at most 255 UTF-8 bytes; no `/`, `\\`, "
@@ -151,7 +126,7 @@ async def get_held_file(
     request: Request, files: FilesDep, name: NamePath, content_hash: HashQuery = None
 ) -> Response:
     name = name_from_path(request, FILES_PATH)
-    held = files.held_file(name, _digest(content_hash))
+    held = files.held_file(name, wanted_digest(content_hash))
     if held is None:
         raise NotFound(f"this node holds no file named {name!r}")
     return await serve(request, held)
@@ -182,40 +157,6 @@ async def list_network_files(
             raise InvalidName(f"after: {exc}") from exc
     names = await files.network_names(after, limit)
     return NetworkFileNames(names=names, next_after=names[-1] if len(names) == limit else None)
-
-
-@router.get(
-    "/network/files/{name:chordshare_any_text}/content",
-    summary="A file's bytes, fetched by this node from its providers",
-    description="Locates the record, downloads the file into this node's store (every piece "
-    "verified, from several providers at once) unless this node already holds it, then serves "
-    "it; this node becomes a provider too. Supports `Range` (206; 416 for a range the file "
-    "cannot satisfy). 404: unknown name; 503: no provider could serve it.",
-    response_class=Response,
-    responses={**BYTES_RESPONSES, **error_responses(400, 404, 416, 422, 503, 504, 507)},
-)
-async def get_network_content(
-    request: Request, files: FilesDep, name: NamePath, content_hash: HashQuery = None
-) -> Response:
-    name = name_from_path(request, NETWORK_FILES_PATH, "/content")
-    wanted = _digest(content_hash)
-    held = files.held_file(name, wanted) if wanted is not None else None
-    if held is None:
-        record = _pick(name, await files.find(name), wanted)
-        held = files.held_file(name, record.manifest.content_hash)
-        if held is None:
-            problem = range_problem(request.headers.get("range"), record.manifest.size)
-            if problem is not None:
-                return unsatisfiable(problem, record.manifest.size)
-            if record.manifest.size > files.max_file_bytes:
-                return error_response(
-                    507,
-                    f"{name} is {record.manifest.size} bytes, over this node's limit of "
-                    f"{files.max_file_bytes} bytes; fetch it from its providers directly",
-                    LimitExceeded.__name__,
-                )
-            held = await files.fetch(record)
-    return await serve(request, held)
 
 
 @router.get(
@@ -293,72 +234,9 @@ def name_from_path(request: Request, prefix: str, suffix: str = "") -> str:
     return validate_name(name)
 
 
-def _digest(content_hash: str | None) -> bytes | None:
+def wanted_digest(content_hash: str | None) -> bytes | None:
+    """The ``content_hash`` query parameter as bytes (the pattern made sure it is hex)."""
     return None if content_hash is None else bytes.fromhex(content_hash)
-
-
-def _pick(name: str, records: list[FileRecord], wanted: bytes | None) -> FileRecord:
-    if wanted is not None:
-        records = [r for r in records if r.manifest.content_hash == wanted]
-    if not records:
-        which = "" if wanted is None else f" with content hash {wanted.hex()}"
-        raise NotFound(f"the network knows no file named {name!r}{which}")
-    return records[0]
-
-
-async def serve(request: Request, held: HeldFile) -> Response:
-    """The bytes of ``held`` (Range handled by Starlette once :func:`range_problem` passed)."""
-    try:
-        st = await asyncio.to_thread(os.stat, held.path)
-    except FileNotFoundError as exc:
-        raise NotFound(f"{held.manifest.name} vanished from this node") from exc
-    problem = range_problem(request.headers.get("range"), st.st_size)
-    if problem is not None:
-        return unsatisfiable(problem, st.st_size)
-    name = held.manifest.name
-    return _FileResponse(
-        held.path,
-        stat_result=st,
-        media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-        filename=name,
-        content_disposition_type="inline",
-        headers={CONTENT_HASH_HEADER: held.manifest.content_hash.hex()},
-    )
-
-
-class _FileResponse(FileResponse):
-    chunk_size = SERVE_CHUNK_BYTES
-
-
-def range_problem(header: str | None, size: int) -> str | None:
-    """Why a ``Range`` header cannot be served from ``size`` bytes, or None (no header, or every
-    range in it is well formed and starts inside the file: RFC 9110 §14.1.2)."""
-    if header is None:
-        return None
-    if not header.startswith(_BYTES_PREFIX):
-        return "only byte ranges are supported (Range: bytes=first-last)"
-    specs = [s.strip() for s in header[len(_BYTES_PREFIX) :].split(",")]
-    if len(specs) > MAX_RANGES:
-        return f"{len(specs)} ranges, at most {MAX_RANGES} allowed"
-    for spec in specs:
-        match = _RANGE_SPEC.fullmatch(spec)
-        if match is None:
-            return f"malformed range {spec!r}"
-        first, last, suffix = match.groups()
-        if suffix is not None:
-            if int(suffix) == 0 or size == 0:
-                return f"range {spec!r} selects no bytes of a {size}-byte file"
-        elif int(first) >= size:
-            return f"range {spec!r} starts at or after the end of a {size}-byte file"
-        elif last and int(last) < int(first):
-            return f"range {spec!r} ends before it starts"
-    return None
-
-
-def unsatisfiable(problem: str, size: int) -> Response:
-    response = error_response(416, problem, InvalidInput.__name__)
-    response.headers["Content-Range"] = f"bytes */{size}"
-    return response
 
 
 def too_large(name: str, limit: int) -> Response:
