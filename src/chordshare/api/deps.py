@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
 from chordshare.node.ring.chord import ChordNode
+from chordshare.node.transfer.fetch import Fetching
 from chordshare.node.transfer.upload import UploadResult
 
 LeaveHandler = Callable[[], Awaitable[None]]
@@ -56,9 +57,10 @@ class FilesFacade(Protocol):
         """Store ``data`` on the holders of ``name`` and publish its record."""
         ...
 
-    async def fetch(self, record: FileRecord) -> HeldFile:
-        """This node's copy of ``record``'s file, downloaded from its providers if needed
-        (after which this node provides it too)."""
+    def fetching(self, record: FileRecord) -> HeldFile | Fetching:
+        """This node's copy of ``record``'s file, or else its download from the providers,
+        running now (started if none is; after it this node provides the file too): readers
+        read its verified pieces as they arrive."""
         ...
 
 

@@ -41,7 +41,7 @@ from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.node.records.jobs import Publisher, RepairPacer
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.chord import ChordNode
-from chordshare.node.transfer.fetch import Fetcher
+from chordshare.node.transfer.fetch import Fetcher, Fetching
 from chordshare.node.transfer.holders import HolderLocator
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader, UploadResult
@@ -318,6 +318,12 @@ class NodeFiles:
         :class:`Fetcher`); this node then announces itself as a provider."""
         held = self.held_file(record.name, record.manifest.content_hash)
         return held if held is not None else await self.fetcher.fetch(record)
+
+    def fetching(self, record: FileRecord) -> HeldFile | Fetching:
+        """This node's copy of ``record``, or else its download into the blob store, running
+        now (started if none is): its readers read verified pieces as they arrive."""
+        held = self.held_file(record.name, record.manifest.content_hash)
+        return held if held is not None else self.fetcher.start(record)
 
 
 def _make_dirs(*dirs: Path) -> None:

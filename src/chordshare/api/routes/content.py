@@ -1,11 +1,14 @@
 """``GET /api/v1/network/files/{name}/content``: a file's bytes, fetched by this node.
 
-The node serves its own copy when it holds one. Otherwise it first downloads the whole file into
-its blob store (verified piece by piece, from every provider in parallel, resumable) and then
-serves it from there: a Range is served from a verified copy, and this node becomes one more
-provider of the file. The price is latency: the first byte leaves once the last piece has arrived
-and the copy is fsynced (about half a second for 64 MiB from two providers on loopback, measured:
-~130 MiB/s end to end, and ~1 GB/s once the copy is local).
+The node serves its own copy when it holds one. Otherwise it downloads the file into its blob
+store (verified piece by piece, from every provider in parallel, resumable; one download per
+content, shared by every reader and run to the end even if they all hang up, after which this
+node provides the file too) and streams it meanwhile, as the pieces are verified
+(:func:`chordshare.api.serving.stream`): the first byte leaves once the first piece is verified,
+not once the last one is. What can be refused is refused before the download starts: an unknown
+name (404), a range the file cannot satisfy (416), a file over this node's limit (507); a
+download that fails before the first byte answers as before (503 when no provider could serve
+it), one that fails later cuts the response.
 
 Its router is included before :mod:`chordshare.api.routes.files`' so that ``.../content`` is
 not read as a record request for a name ending in ``/content``.
@@ -25,9 +28,11 @@ from chordshare.api.routes.files import (
     wanted_digest,
 )
 from chordshare.api.schemas.files import NETWORK_FILES_PATH
-from chordshare.api.serving import range_problem, serve, unsatisfiable
+from chordshare.api.serving import range_problem, serve, stream, unsatisfiable
 from chordshare.errors import LimitExceeded, NotFound
+from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
+from chordshare.node.transfer.fetch import Fetching
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -35,10 +40,12 @@ router = APIRouter(prefix="/api/v1", tags=["files"])
 @router.get(
     "/network/files/{name:chordshare_any_text}/content",
     summary="A file's bytes, fetched by this node from its providers",
-    description="Locates the record, downloads the file into this node's store (every piece "
-    "verified, from several providers at once) unless this node already holds it, then serves "
-    "it; this node becomes a provider too. Supports `Range` (206; 416 for a range the file "
-    "cannot satisfy). 404: unknown name; 503: no provider could serve it.",
+    description="Locates the record and serves this node's copy if it holds one; otherwise "
+    "downloads the file into its store (every piece verified, from several providers at once; "
+    "this node becomes a provider too) and streams the bytes as the pieces are verified. "
+    "Supports `Range` (206; 416 for a range the file cannot satisfy). 404: unknown name; 503: "
+    "no provider could serve it. A download failing after the first byte cuts the response "
+    "(fewer bytes than `Content-Length`).",
     response_class=Response,
     responses={**BYTES_RESPONSES, **error_responses(400, 404, 416, 422, 503, 504, 507)},
 )
@@ -51,8 +58,8 @@ async def get_network_content(
     if held is not None:
         return await serve(request, held)
     record = _pick(name, await files.find(name), wanted)
-    held = files.held_file(name, record.manifest.content_hash)
-    if held is None:
+    source: HeldFile | Fetching | None = files.held_file(name, record.manifest.content_hash)
+    if source is None:
         size = record.manifest.size
         problem = range_problem(request.headers.get("range"), size)
         if problem is not None:
@@ -64,8 +71,10 @@ async def get_network_content(
                 "bytes; fetch it from its providers directly",
                 LimitExceeded.__name__,
             )
-        held = await files.fetch(record)
-    return await serve(request, held)
+        source = files.fetching(record)
+    if isinstance(source, HeldFile):
+        return await serve(request, source)
+    return await stream(request, source)
 
 
 def _pick(name: str, records: list[FileRecord], wanted: bytes | None) -> FileRecord:
