@@ -17,7 +17,9 @@ from chordshare.cli.main import app
 from chordshare.client.download import exclusive
 from chordshare.client.rest import NodeApi
 from chordshare.errors import NotFound
+from chordshare.model.manifest import content_hash
 from chordshare.service.node_service import NodeService
+from chordshare.storage.files.pieces import piece_digest
 from tests.conftest import ServiceRing
 
 runner = CliRunner()
@@ -227,7 +229,7 @@ def test_two_files_under_one_name(ring: Ring, tmp_path: Path) -> None:
     root = ring[2]
     (root / "s1" / "shared" / "dup.txt").write_bytes(b"first version\n")
     (root / "s2" / "shared" / "dup.txt").write_bytes(b"second version\n")
-    wanted = hashlib.sha256(hashlib.sha256(b"second version\n").digest()).hexdigest()
+    wanted = content_hash([piece_digest(b"second version\n")]).hex()
 
     def both() -> bool:
         with NodeApi(url(ring, 0)) as api:

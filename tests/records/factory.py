@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
+from chordshare.model.digest import digest
 from chordshare.model.manifest import MIN_PIECE_SIZE, FileManifest, FileRecord, Provider
 
 PIECE = MIN_PIECE_SIZE
@@ -23,7 +22,7 @@ def manifest(name: str, content: bytes | str = b"", pieces: int | None = None) -
     """A manifest for ``name`` whose piece hashes derive from ``content`` (no real bytes)."""
     seed = content.encode() if isinstance(content, str) else content
     count = pieces if pieces is not None else 1 + len(seed) % 3
-    hashes = tuple(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(count))
+    hashes = tuple(digest(seed + i.to_bytes(4, "big")) for i in range(count))
     size = count * PIECE - (7 if count else 0)
     return FileManifest(name, size, PIECE, hashes)
 

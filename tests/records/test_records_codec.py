@@ -72,7 +72,7 @@ def mutated(**changes: object) -> pb.FileRecord:
     [
         (mutated(piece_hashes=b"\x00" * 33), "whole digests"),
         (mutated(content_hash=b"\x00" * 31), "not 32"),
-        (mutated(content_hash=b"\x00" * 32), "not the SHA-256"),
+        (mutated(content_hash=b"\x00" * 32), "not the BLAKE3"),
         (mutated(size=0), "piece hash count"),
         (mutated(piece_size=1000), "piece size"),
         (mutated(providers=[]), "at least one provider"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import grpc
 import pytest
 
 from chordshare.errors import IntegrityError, InvalidInput, LimitExceeded, NotFound
+from chordshare.model.digest import digest
 from chordshare.model.manifest import FileManifest
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.ring import PeerRef
@@ -160,7 +160,7 @@ async def test_missing_content_is_not_found(
 ) -> None:
     node = await grpc_nodes()
     with pytest.raises(NotFound):
-        async for _ in client.download(node.ref, hashlib.sha256(b"nope").digest(), 0, 1):
+        async for _ in client.download(node.ref, digest(b"nope"), 0, 1):
             pass
 
 

@@ -13,7 +13,7 @@ from chordshare.ring import IdSpace
 
 MAX_KEY_BYTES = 1024
 """Longest key accepted, in UTF-8 bytes. Keys are file names (at most 255 bytes on common
-filesystems) or names combined with a 64-digit SHA-256; 1 KiB leaves room for both, and even
+filesystems) or names combined with a 64-digit content hash; 1 KiB leaves room for both, and even
 fully percent-encoded (3 KiB) the request line stays well under the 8 KiB limit of common HTTP
 servers and proxies."""
 

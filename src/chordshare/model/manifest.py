@@ -1,16 +1,20 @@
 """Domain types of file sharing (DESIGN.md §5): manifests, providers and DHT records.
 
-A file is a list of fixed-size pieces, each with its SHA-256; the file's identity (content hash)
-is the SHA-256 over the concatenated piece digests, so a receiver can verify any piece alone.
+A file is a list of fixed-size pieces, each with its BLAKE3 digest (``model.digest``); the file's
+identity (content hash) is the BLAKE3 over the concatenated piece digests, so a receiver can
+verify any piece alone.
 A :class:`FileRecord` lives in the DHT under the ring id of the file's *name*; it carries the
 manifest and the providers that hold the bytes, each with an expiry that providers refresh.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+from chordshare.model.digest import DIGEST_SIZE as DIGEST_SIZE
+from chordshare.model.digest import NAME as HASH_NAME
+from chordshare.model.digest import new_hasher
 
 Buffer = bytes | bytearray | memoryview
 """What pieces are made of (``collections.abc.Buffer`` needs Python 3.12)."""
@@ -25,12 +29,10 @@ MAX_PIECE_SIZE = 16 << 20
 """Bounds on piece size: below 16 KiB the hash list outweighs the data's framing savings; above
 16 MiB a single piece no longer fits comfortably in one bounded gRPC message budget."""
 
-DIGEST_SIZE = 32
-
 
 def content_hash(piece_hashes: Iterable[bytes]) -> bytes:
-    """SHA-256 over the concatenated piece digests."""
-    h = hashlib.sha256()
+    """BLAKE3 over the concatenated piece digests: the file's identity."""
+    h = new_hasher()
     for digest in piece_hashes:
         h.update(digest)
     return h.digest()
@@ -57,7 +59,7 @@ class FileManifest:
         if len(self.piece_hashes) != piece_count(self.size, self.piece_size):
             raise ValueError("piece hash count does not match size and piece size")
         if any(len(d) != DIGEST_SIZE for d in self.piece_hashes):
-            raise ValueError("piece hashes must be 32-byte SHA-256 digests")
+            raise ValueError(f"piece hashes must be {DIGEST_SIZE}-byte {HASH_NAME} digests")
 
     @property
     def content_hash(self) -> bytes:

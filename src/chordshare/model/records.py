@@ -14,7 +14,7 @@ from chordshare.model.manifest import DIGEST_SIZE, FileRecord
 from chordshare.model.names import name_problem, validate_name
 
 MAX_PIECES_PER_RECORD = 1 << 16
-"""65,536 piece hashes (2 MiB of SHA-256 digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
+"""65,536 piece hashes (2 MiB of 32-byte digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
 16 MiB pieces. The cap keeps any single record inside one bounded page of records
 (``chordshare.model.limits.RECORD_PAGE_BYTES``), so every page makes progress."""
 

@@ -28,7 +28,7 @@ from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.ring import IdSpace, PeerRef
 
 HEX_DIGEST_PATTERN = r"^[0-9a-f]{64}$"
-"""A SHA-256 digest in lowercase hex."""
+"""A 32-byte BLAKE3 digest (a piece hash or a content hash) in lowercase hex."""
 
 FILES_PATH = "/api/v1/files"
 NETWORK_FILES_PATH = "/api/v1/network/files"
@@ -104,7 +104,7 @@ class HeldFileView(_Schema):
     size: int = Field(ge=0, description="Bytes.")
     piece_size: int = Field(ge=1)
     pieces: int = Field(ge=0)
-    content_hash: str = Field(pattern=HEX_DIGEST_PATTERN, description="SHA-256 over the pieces'.")
+    content_hash: str = Field(pattern=HEX_DIGEST_PATTERN, description="BLAKE3 over the pieces'.")
     uri: str = Field(description="Where this node serves the bytes (GET, supports Range).")
     source: Literal["shared", "store"] = Field(
         description="`shared`: a file of the shared directory; `store`: a file this node "
@@ -142,7 +142,7 @@ class FileRecordView(_Schema):
     piece_size: int = Field(ge=1)
     pieces: int = Field(ge=0, description="Number of pieces (the length of `piece_hashes`).")
     content_hash: str = Field(pattern=HEX_DIGEST_PATTERN)
-    piece_hashes: list[str] = Field(description="SHA-256 of each piece, hex, in order.")
+    piece_hashes: list[str] = Field(description="BLAKE3 of each piece, hex, in order.")
     providers: list[ProviderView]
 
     @classmethod

@@ -3,7 +3,7 @@
 The missing pieces are cut into batches of consecutive pieces (one Download stream each), and a
 bounded pool of workers fetches batches in parallel, each from the least busy provider that has
 not failed, so a file held by several providers comes from all of them. Every chunk is checked
-and every piece verified against its SHA-256 as it arrives (:class:`PieceReceiver`) and written
+and every piece verified against its BLAKE3 hash as it arrives (:class:`PieceReceiver`) and written
 into a :class:`PartialFile`, which logs verified pieces so that an interrupted download resumes
 with only the missing ones. A provider that fails (unreachable, timed out, broke the protocol,
 served bytes that fail their hash) is dropped for the rest of the download with the reason
@@ -18,7 +18,6 @@ the file) and in the CLI (``chordshare get NAME -o PATH``, straight to the provi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections import deque
@@ -35,6 +34,7 @@ from chordshare.errors import (
     StorageError,
     TransferError,
 )
+from chordshare.model.digest import Hasher
 from chordshare.model.manifest import FileRecord, Provider
 from chordshare.model.names import path_in
 from chordshare.ring import PeerRef
@@ -66,10 +66,11 @@ class DownloadSettings:
     busy_backoff: float = 0.2
     """Seconds before a busy provider is asked again, doubling at each refusal."""
     offload: bool = (os.cpu_count() or 1) > 2
-    """Hash and write chunks on worker threads (hashlib and pwrite release the GIL), overlapping
-    them with receiving the next chunk. With spare cores this lets SHA-256 (about 1.5 GB/s per
-    core) scale with the streams; on two cores, measured, it gained nothing over doing the work
-    on the event loop (the cores are already busy with the sender and gRPC), so off there."""
+    """Hash and write chunks on worker threads (blake3 and pwrite release the GIL), overlapping
+    them with receiving the next chunk. With spare cores this lets the piece hash (BLAKE3, about
+    1.3 GB/s per core on the 2-CPU VM) scale with the streams; on two cores, measured when pieces
+    were hashed with SHA-256, it gained nothing over doing the work on the event loop (the cores
+    are already busy with the sender and gRPC), so off there."""
 
     def __post_init__(self) -> None:
         if min(self.max_streams, self.streams_per_provider, self.batch_bytes) < 1:
@@ -284,12 +285,12 @@ class Download:
             if job is not None:  # a failed stream: let the write finish before a refetch
                 await asyncio.wait([job])
 
-    def _begin(self, batch: _Batch, chunk: Chunk) -> hashlib._Hash:
+    def _begin(self, batch: _Batch, chunk: Chunk) -> Hasher:
         if chunk.piece not in batch.pending:
             raise PeerProtocolError(f"sent piece {chunk.piece}, outside the range asked")
         return self._receiver.begin(chunk.piece, chunk.offset, memoryview(chunk.data).nbytes)
 
-    def _absorb(self, hasher: hashlib._Hash, chunk: Chunk) -> None:
+    def _absorb(self, hasher: Hasher, chunk: Chunk) -> None:
         hasher.update(chunk.data)
         self.target.write(chunk.piece, chunk.offset, chunk.data)
 
@@ -358,7 +359,7 @@ async def download_to_store(
 ) -> DownloadReport:
     """Download ``record`` into a node's blob store (resumable), after which the node can
     serve it; a file already stored with that content is not fetched again."""
-    stored = blobs.by_name(record.name)
+    stored = blobs.by_content(record.manifest.content_hash)
     if stored is not None and stored.manifest == record.manifest:
         return DownloadReport(record.name, record.manifest.content_hash, stored.path, {}, {}, 0)
     target = blobs.partial(record.manifest)

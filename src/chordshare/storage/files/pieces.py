@@ -1,15 +1,15 @@
 """Pieces: hashing a file into a :class:`FileManifest`, and verifying pieces as they arrive.
 
-A file is split into ``piece_size`` pieces, each hashed with SHA-256 (DESIGN.md §5). Hashing
-reads one piece at a time into a reused buffer, so memory stays bounded by the piece size
-(at most ``MAX_PIECE_SIZE``) whatever the file size. :class:`PieceReceiver` checks a stream of
-chunks against a manifest: each piece's bytes must arrive contiguously, within bounds, and hash
-to the declared digest; it does no I/O, so uploads and downloads share it.
+A file is split into ``piece_size`` pieces, each hashed with BLAKE3 (DESIGN.md §5; the hash is
+defined once, in ``model.digest``). Hashing reads one piece at a time into a reused buffer, so
+memory stays bounded by the piece size (at most ``MAX_PIECE_SIZE``) whatever the file size.
+:class:`PieceReceiver` checks a stream of chunks against a manifest: each piece's bytes must
+arrive contiguously, within bounds, and hash to the declared digest; it does no I/O, so uploads
+and downloads share it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import stat
@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chordshare.errors import IntegrityError, InvalidInput, NotFound, StorageError
+from chordshare.model.digest import NAME as HASH_NAME
+from chordshare.model.digest import Hasher, digest, new_hasher
 from chordshare.model.manifest import DEFAULT_PIECE_SIZE, Buffer, FileManifest
 
 
 def piece_digest(data: Buffer) -> bytes:
-    """SHA-256 of one piece (hashlib releases the GIL for buffers over 2 KiB)."""
-    return hashlib.sha256(data).digest()
+    """BLAKE3 of one piece (blake3 releases the GIL for buffers of 2 KiB or more)."""
+    return digest(data)
 
 
 def piece_offset(manifest: FileManifest, index: int) -> int:
@@ -38,7 +40,7 @@ class PieceHasher:
         self.piece_size = piece_size
         self.size = 0
         self._digests: list[bytes] = []
-        self._current = hashlib.sha256()
+        self._current = new_hasher()
         self._filled = 0
 
     def update(self, data: Buffer) -> None:
@@ -51,7 +53,7 @@ class PieceHasher:
             view = view[take:]
             if self._filled == self.piece_size:
                 self._digests.append(self._current.digest())
-                self._current = hashlib.sha256()
+                self._current = new_hasher()
                 self._filled = 0
 
     def manifest(self, name: str) -> FileManifest:
@@ -103,7 +105,7 @@ def _read_full(f: io.FileIO, view: memoryview) -> int:
 @dataclass(slots=True)
 class _Progress:
     received: int
-    hasher: hashlib._Hash
+    hasher: Hasher
 
 
 class PieceReceiver:
@@ -146,14 +148,14 @@ class PieceReceiver:
         self.begin(piece, offset, length).update(data)
         return self.end(piece, length)
 
-    def begin(self, piece: int, offset: int, length: int) -> hashlib._Hash:
+    def begin(self, piece: int, offset: int, length: int) -> Hasher:
         """Check a chunk and return the hasher of its piece. The caller updates the hasher with
         the chunk's bytes (possibly on another thread) and then calls :meth:`end`; chunks of one
         piece must go through begin/update/end one after the other."""
         self.check(piece, offset, length)
         progress = self._open.get(piece)
         if progress is None:
-            progress = self._open[piece] = _Progress(0, hashlib.sha256())
+            progress = self._open[piece] = _Progress(0, new_hasher())
         return progress.hasher
 
     def end(self, piece: int, length: int) -> bool:
@@ -164,7 +166,7 @@ class PieceReceiver:
             return False
         del self._open[piece]
         if progress.hasher.digest() != self.manifest.piece_hashes[piece]:
-            raise IntegrityError(f"piece {piece} does not match its SHA-256")
+            raise IntegrityError(f"piece {piece} does not match its {HASH_NAME}")
         self.verified.add(piece)
         return True
 
@@ -178,7 +180,7 @@ def verify_piece(manifest: FileManifest, index: int, data: Buffer) -> None:
     if memoryview(data).nbytes != manifest.piece_length(index):
         raise IntegrityError(f"piece {index} has the wrong length")
     if piece_digest(data) != manifest.piece_hashes[index]:
-        raise IntegrityError(f"piece {index} does not match its SHA-256")
+        raise IntegrityError(f"piece {index} does not match its {HASH_NAME}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +295,7 @@ def verify_file(path: Path, manifest: FileManifest) -> FileIdentity:
                     raise IntegrityError("the file shrank while it was verified")
                 got += n
             if piece_digest(view[:length]) != manifest.piece_hashes[index]:
-                raise IntegrityError(f"piece {index} does not match its SHA-256")
+                raise IntegrityError(f"piece {index} does not match its {HASH_NAME}")
         identity = FileIdentity.of(before)
         if FileIdentity.of(os.fstat(fd)) != identity:
             raise IntegrityError("the file changed while it was verified")

@@ -4,7 +4,7 @@
 Everything received is validated here before any node code sees it (DESIGN.md principle 9):
 ids as in ``ring.proto`` (reusing :class:`chordshare.transport.grpc.ring.codec.WireCodec`), names as
 display names, piece hashes as whole 32-byte digests whose count matches size and piece size,
-the content hash as the SHA-256 over them, and every bound of ``model.limits``,
+the content hash as the BLAKE3 over them, and every bound of ``model.limits``,
 ``transport.ports.records`` and ``model.records``. As for the ring, a :class:`RecordCodec` is
 built with the error to raise: ``InvalidInput`` on the server (-> INVALID_ARGUMENT; a bad name
 raises its subclass ``InvalidName``), ``PeerProtocolError`` on the client.
@@ -98,7 +98,7 @@ class RecordCodec:
             )
         pieces = tuple(hashes[i : i + DIGEST_SIZE] for i in range(0, len(hashes), DIGEST_SIZE))
         if content_hash(pieces) != msg.content_hash:
-            raise self.error(f"{field}.content_hash: not the SHA-256 of piece_hashes")
+            raise self.error(f"{field}.content_hash: not the BLAKE3 of piece_hashes")
         try:
             manifest = FileManifest(name, msg.size, msg.piece_size, pieces)
         except ValueError as exc:  # piece size out of bounds, count not matching the size
