@@ -107,11 +107,11 @@ class FileRecord(_message.Message):
     piece_size: _builtins.int
     """Piece size in bytes (16 KiB to 16 MiB); the last piece may be shorter."""
     piece_hashes: _builtins.bytes
-    """The SHA-256 digests of the pieces, concatenated: 32 bytes per piece, ceil(size / piece_size)
+    """The BLAKE3 digests of the pieces, concatenated: 32 bytes per piece, ceil(size / piece_size)
     pieces. Packed in one field because a repeated field costs two bytes of framing per digest.
     """
     content_hash: _builtins.bytes
-    """SHA-256 over piece_hashes (the file's identity); receivers check that it matches."""
+    """BLAKE3 over piece_hashes (the file's identity); receivers check that it matches."""
     @_builtins.property
     def providers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Provider]:
         """At least one, each node at most once."""

@@ -4,8 +4,8 @@ isort:skip_file
 File transfer between chordshare nodes (the wire contract of
 chordshare.transport.ports.transfer.TransferClient / TransferService).
 
-A file is a list of fixed-size pieces, each with its SHA-256; the file's identity (content
-hash) is the SHA-256 over the concatenated piece digests (DESIGN.md section 5). Bytes move in
+A file is a list of fixed-size pieces, each with its BLAKE3 digest; the file's identity (content
+hash) is the BLAKE3 over the concatenated piece digests (DESIGN.md section 5). Bytes move in
 bounded chunks: a chunk never spans two pieces and never exceeds the negotiated message budget
 (1 MiB of data by default: measured fastest; 64 KiB messages halve throughput).
 
@@ -50,7 +50,7 @@ class DownloadRequest(_message.Message):
     FIRST_PIECE_FIELD_NUMBER: _builtins.int
     PIECE_COUNT_FIELD_NUMBER: _builtins.int
     content_hash: _builtins.bytes
-    """SHA-256 over the piece digests, 32 bytes."""
+    """BLAKE3 over the piece digests, 32 bytes."""
     first_piece: _builtins.int
     piece_count: _builtins.int
     """At least 1; first_piece + piece_count must not exceed the file's piece count."""
@@ -117,7 +117,7 @@ class UploadHeader(_message.Message):
     piece_size: _builtins.int
     @_builtins.property
     def piece_hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
-        """One 32-byte SHA-256 per piece, in order."""
+        """One 32-byte BLAKE3 digest per piece, in order."""
 
     def __init__(
         self,

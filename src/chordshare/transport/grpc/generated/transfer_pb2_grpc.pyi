@@ -4,8 +4,8 @@ isort:skip_file
 File transfer between chordshare nodes (the wire contract of
 chordshare.transport.ports.transfer.TransferClient / TransferService).
 
-A file is a list of fixed-size pieces, each with its SHA-256; the file's identity (content
-hash) is the SHA-256 over the concatenated piece digests (DESIGN.md section 5). Bytes move in
+A file is a list of fixed-size pieces, each with its BLAKE3 digest; the file's identity (content
+hash) is the BLAKE3 over the concatenated piece digests (DESIGN.md section 5). Bytes move in
 bounded chunks: a chunk never spans two pieces and never exceeds the negotiated message budget
 (1 MiB of data by default: measured fastest; 64 KiB messages halve throughput).
 
