@@ -40,6 +40,7 @@ proto: $(STAMP)
 
 # Benchmarks print figures against a baseline measured in the same run (about 15 minutes).
 bench: $(STAMP)
+	$(BIN)/python bench/content_hash.py
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/lookup_latency.py
 	$(BIN)/python bench/ring_formation.py

@@ -86,3 +86,18 @@ def test_node_footprint(tmp_path: Path) -> None:
         assert row["rss_mib"] > 0
         assert row["cpu_pct"] >= 0
     assert [s["what"] for s in result["summary"]] == ["median node", "worst node"]
+
+
+def test_content_hash(tmp_path: Path) -> None:
+    result = run_script(
+        "content_hash.py", tmp_path / "work", *("--size-mib", "8", "--piece-kib", "256")
+    )
+    rows = {row["case"]: row for row in result["rows"]}
+    assert list(rows)[:2] == ["SHA-256 (hashlib)", "BLAKE3 (piece_digest)"]
+    for row in rows.values():
+        assert row["median_gbps"] > 0
+        assert len(row["gbps"]) == 3
+    assert rows["SHA-256 (hashlib)"]["ratio_to_sha256"] == 1.0
+    assert result["blake3_over_sha256"] == rows["BLAKE3 (piece_digest)"]["ratio_to_sha256"]
+    assert result["mismatched_cases"] == [], "blake3's threaded digests differ"
+    assert result["settings"]["pieces"] == 32
