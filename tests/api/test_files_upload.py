@@ -44,7 +44,7 @@ async def test_upload_lands_on_owner_and_successors(ring: FilesRing, streamed: b
     assert [int(p.node_id, 16) for p in reply.record.providers] == expected
     assert reply.record.size == len(content)
     for ident in expected:
-        stored = ring.member(ident).files.blobs.by_name("report.pdf")
+        stored = ring.member(ident).files.blobs.latest("report.pdf")
         assert stored is not None
         assert stored.path.read_bytes() == content
     assert files_under(uploader.data / "spool") == set()

@@ -123,7 +123,7 @@ async def test_upload_goes_to_owner_and_successor_and_outlives_the_uploader(
     assert [int(h.id, 16) for h in answer.holders] == expected
     assert [int(p.node_id, 16) for p in answer.record.providers] == expected
     for running in nodes:
-        stored = files_of(running).blobs.by_name(name)
+        stored = files_of(running).blobs.latest(name)
         if node_id(running) in expected:
             assert stored is not None
             assert stored.path.read_bytes() == content

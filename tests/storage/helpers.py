@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from chordshare.model.manifest import MIN_PIECE_SIZE, FileManifest
-from chordshare.storage.files.blobs import BlobStore
+from chordshare.storage.files.blobs import BlobStore, Kind
 from chordshare.storage.files.pieces import PieceHasher
 
 PIECE = MIN_PIECE_SIZE
@@ -22,12 +23,19 @@ def manifest_for(name: str, content: bytes) -> FileManifest:
     return hasher.manifest(name)
 
 
-def store_file(blobs: BlobStore, name: str, content: bytes) -> FileManifest:
-    """Receive ``content`` as an upload under ``name``; its manifest."""
+def store_file(blobs: BlobStore, name: str, content: bytes, kind: Kind = "pinned") -> FileManifest:
+    """Receive ``content`` under ``name``: as an upload (pinned), or as a download for a reader
+    (cached); its manifest."""
     manifest = manifest_for(name, content)
-    partial = blobs.incoming(manifest)
-    for i in range(manifest.pieces):
+    partial = blobs.incoming(manifest) if kind == "pinned" else blobs.partial(manifest, kind)
+    verified = partial.open() if kind == "cached" else set()
+    for i in set(range(manifest.pieces)) - verified:
         partial.write(i, 0, content[i * PIECE : (i + 1) * PIECE])
         partial.mark_verified(i)
     partial.finish()
     return manifest
+
+
+def data_path(blobs: BlobStore, manifest: FileManifest) -> Path:
+    """Where the store keeps the bytes of ``manifest``'s content."""
+    return blobs.files_dir / manifest.content_hash.hex()

@@ -16,7 +16,7 @@ import pytest
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.pieces import FileIdentity
 
-from .helpers import PIECE, data_of, store_file
+from .helpers import PIECE, data_of, data_path, store_file
 
 CONTENT = data_of(5 * PIECE + 123)
 
@@ -24,12 +24,12 @@ CONTENT = data_of(5 * PIECE + 123)
 def recorded_identity(blobs: BlobStore, name: str) -> FileIdentity:
     """The identity written in the file's meta on disk (not the in-memory copy)."""
     docs = [json.loads(m.read_text()) for m in blobs.meta_dir.glob("*.json")]
-    (doc,) = [d["identity"] for d in docs if d["name"] == name]
+    (doc,) = [d["identity"] for d in docs if name in d["names"]]
     return FileIdentity(doc["size"], doc["mtime"], doc["inode"])
 
 
 def read_all(blobs: BlobStore, name: str) -> bytes:
-    stored = blobs.by_name(name)
+    stored = blobs.latest(name)
     assert stored is not None
     reader = blobs.reader(stored.manifest.content_hash)
     assert reader is not None
@@ -42,8 +42,7 @@ def test_a_file_whose_mtime_changed_is_reverified_and_kept(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blobs = BlobStore(tmp_path)
-    store_file(blobs, "movie.mkv", CONTENT)
-    path = blobs.files_dir / "movie.mkv"
+    path = data_path(blobs, store_file(blobs, "movie.mkv", CONTENT))
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
 
     with caplog.at_level(logging.INFO, logger="chordshare.storage.files.blobs"):
@@ -52,7 +51,7 @@ def test_a_file_whose_mtime_changed_is_reverified_and_kept(
     assert [s.manifest.name for s in again.files()] == ["movie.mkv"]
     now = FileIdentity.of(path.lstat())
     assert now.mtime_ns == 1_000_000_000
-    stored = again.by_name("movie.mkv")
+    stored = again.latest("movie.mkv")
     assert stored is not None
     assert stored.identity == now
     assert recorded_identity(again, "movie.mkv") == now  # the next start need not re-hash
@@ -67,8 +66,7 @@ def test_a_file_whose_mtime_changed_is_reverified_and_kept(
 
 def test_a_file_whose_inode_changed_is_reverified_and_kept(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    store_file(blobs, "a.bin", CONTENT)
-    path = blobs.files_dir / "a.bin"
+    path = data_path(blobs, store_file(blobs, "a.bin", CONTENT))
     before = FileIdentity.of(path.lstat())
     copy = tmp_path / "copy"
     shutil.copy2(path, copy)  # same bytes and mtime, another inode
@@ -77,7 +75,7 @@ def test_a_file_whose_inode_changed_is_reverified_and_kept(tmp_path: Path) -> No
 
     again = BlobStore(tmp_path)
 
-    stored = again.by_name("a.bin")
+    stored = again.latest("a.bin")
     assert stored is not None
     assert stored.identity == FileIdentity.of(path.lstat())
     assert read_all(again, "a.bin") == CONTENT
@@ -101,9 +99,8 @@ def test_a_corrupted_file_is_dropped_with_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blobs = BlobStore(tmp_path)
-    store_file(blobs, "bad.bin", CONTENT)
+    path = data_path(blobs, store_file(blobs, "bad.bin", CONTENT))
     store_file(blobs, "good.bin", CONTENT[:PIECE])
-    path = blobs.files_dir / "bad.bin"
     with path.open("r+b") as f:  # same size, one byte flipped in piece 3
         f.seek(3 * PIECE + 7)
         byte = f.read(1)
@@ -124,8 +121,7 @@ def test_a_corrupted_file_is_dropped_with_a_log_line(
 
 def test_a_file_of_another_size_is_dropped(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    store_file(blobs, "f", CONTENT)
-    with (blobs.files_dir / "f").open("ab") as f:
+    with data_path(blobs, store_file(blobs, "f", CONTENT)).open("ab") as f:
         f.write(b"more")
 
     assert BlobStore(tmp_path).files() == []
@@ -134,11 +130,11 @@ def test_a_file_of_another_size_is_dropped(tmp_path: Path) -> None:
 
 def test_a_symlink_in_place_of_a_stored_file_is_dropped(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "data")
-    store_file(blobs, "f", b"mine")
+    path = data_path(blobs, store_file(blobs, "f", b"mine"))
     outside = tmp_path / "outside"
     outside.write_bytes(b"mine")  # even with the right bytes: never read through a link
-    (blobs.files_dir / "f").unlink()
-    (blobs.files_dir / "f").symlink_to(outside)
+    path.unlink()
+    path.symlink_to(outside)
 
     assert BlobStore(tmp_path / "data").files() == []
     assert outside.read_bytes() == b"mine"
@@ -146,8 +142,7 @@ def test_a_symlink_in_place_of_a_stored_file_is_dropped(tmp_path: Path) -> None:
 
 def test_a_missing_data_file_drops_its_meta(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    store_file(blobs, "f", CONTENT)
-    (blobs.files_dir / "f").unlink()
+    data_path(blobs, store_file(blobs, "f", CONTENT)).unlink()
 
     again = BlobStore(tmp_path)
 

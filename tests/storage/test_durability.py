@@ -15,7 +15,7 @@ from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.records.sql import SqliteRecords
 from chordshare.storage.records.store import RecordStore
 
-from .helpers import PIECE, data_of, manifest_for
+from .helpers import PIECE, data_of, data_path, manifest_for
 
 SYNCHRONOUS_FULL = 2
 """What ``PRAGMA synchronous`` reads for FULL (NORMAL is 1)."""
@@ -83,7 +83,7 @@ def test_a_stored_file_is_fsynced_before_it_counts(
     partial._on_finish = register
     partial.finish()
 
-    data, final = str(partial.part_path), blobs.files_dir / "f.bin"
+    data, final = str(partial.part_path), data_path(blobs, manifest)
     (meta,) = blobs.meta_dir.glob("*.json")
     order = [
         syncs.index(("fsync", data)),  # the data, under its partial name
@@ -95,7 +95,7 @@ def test_a_stored_file_is_fsynced_before_it_counts(
     assert order == sorted(order)
     assert ("fsync", str(meta) + ".tmp") in syncs.events[: order[3]]
     assert counted == [syncs.events]  # all of it before the file counts as stored
-    assert blobs.by_name("f.bin") is not None
+    assert blobs.latest("f.bin") is not None
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name fds")

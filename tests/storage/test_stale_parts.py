@@ -11,7 +11,7 @@ from pathlib import Path
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.stale import abandoned, transfer_key
 
-from .helpers import PIECE, data_of, manifest_for, store_file
+from .helpers import PIECE, data_of, data_path, manifest_for, store_file
 
 DAY = 86_400.0
 NOW = 1_700_000_000.0
@@ -120,7 +120,7 @@ def test_the_sweep_spares_transfers_in_progress(tmp_path: Path) -> None:
         upload.write(i, 0, CONTENT[i * PIECE : (i + 1) * PIECE])
         upload.mark_verified(i)
     upload.finish()
-    assert blobs.by_name("up.bin") is not None
+    assert blobs.latest("up.bin") is not None
     download.close()  # interrupted: now it is an abandoned download like any other
     assert blobs.sweep_stale() == 2
     assert list(blobs.partial_dir.iterdir()) == []
@@ -141,9 +141,8 @@ def test_directories_and_stored_files_are_never_swept(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path, stale_part_age=DAY, wall_clock=WallClock())
     (blobs.partial_dir / "sub").mkdir()
     age(blobs.partial_dir / "sub", 3 * DAY)
-    store_file(blobs, "kept", CONTENT)
-    age(blobs.files_dir / "kept", 3 * DAY)
+    age(data_path(blobs, store_file(blobs, "kept", CONTENT)), 3 * DAY)
 
     assert blobs.sweep_stale() == 0
     assert (blobs.partial_dir / "sub").is_dir()
-    assert blobs.by_name("kept") is not None
+    assert blobs.latest("kept") is not None

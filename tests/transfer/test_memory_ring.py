@@ -57,7 +57,7 @@ async def test_upload_lands_on_owner_and_successors_and_survives_k_minus_1_crash
     expected = [ring[(start + i) % len(ring)] for i in range(3)]
     assert [h.id for h in result.holders] == expected
     for ident in expected:
-        stored = served[ident].blobs.by_name("movie.mkv")
+        stored = served[ident].blobs.latest("movie.mkv")
         assert stored is not None
         assert stored.path.read_bytes() == content
 
@@ -96,7 +96,7 @@ async def test_provider_crashing_mid_stream_is_replaced(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "downloader")
     report = await download_to_store(client, result.record, store, progress=progress)
 
-    stored = store.by_name("f")
+    stored = store.latest("f")
     assert stored is not None
     assert stored.path.read_bytes() == content
     assert set(report.bad_providers) == {victim}

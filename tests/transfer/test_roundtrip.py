@@ -63,7 +63,7 @@ async def test_download_into_a_store_makes_the_node_a_provider(
 
     report = await download_to_store(client, record_for(manifest, first), second.service.blobs)
 
-    stored = second.service.blobs.by_name("doc.txt")
+    stored = second.service.blobs.latest("doc.txt")
     assert stored is not None
     assert stored.path.read_bytes() == content
     assert report.path == stored.path

@@ -167,11 +167,11 @@ def test_a_file_changed_after_the_scan_is_not_served(tmp_path: Path) -> None:
 def test_blob_store_survives_a_restart_and_drops_orphans(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
     content = data_of(2 * SMALL_PIECE + 3)
-    store_file(blobs, "kept", content)
-    store_file(blobs, "tampered", b"abc")
+    kept = store_file(blobs, "kept", content)
+    tampered = store_file(blobs, "tampered", b"abc")
     (blobs.files_dir / "orphan").write_bytes(b"no meta")
     (blobs.incoming_dir / "x.part").write_bytes(b"half an upload")
-    (blobs.files_dir / "tampered").write_bytes(b"abcd")
+    (blobs.files_dir / tampered.content_hash.hex()).write_bytes(b"abcd")
 
     again = BlobStore(tmp_path)
 
@@ -180,7 +180,7 @@ def test_blob_store_survives_a_restart_and_drops_orphans(tmp_path: Path) -> None
     assert reader is not None
     with reader:
         assert reader.read(2, 0, 3) == content[-3:]
-    assert sorted(p.name for p in again.files_dir.iterdir()) == ["kept"]
+    assert sorted(p.name for p in again.files_dir.iterdir()) == [kept.content_hash.hex()]
     assert list(again.incoming_dir.iterdir()) == []
 
 
@@ -208,7 +208,7 @@ def test_reader_never_follows_a_symlink_swapped_in(tmp_path: Path) -> None:
     store_file(blobs, "f", b"mine")
     outside = tmp_path / "outside"
     outside.write_bytes(b"evil")
-    stored = blobs.by_name("f")
+    stored = blobs.latest("f")
     assert stored is not None
     stored.path.unlink()
     stored.path.symlink_to(outside)

@@ -46,7 +46,7 @@ def uploader(ring: FixedRing, client: GrpcTransferClient, tmp_path: Path, **kw: 
 
 
 def stored_bytes(node: GrpcNode, name: str) -> bytes | None:
-    stored = node.service.blobs.by_name(name)
+    stored = node.service.blobs.latest(name)
     return None if stored is None else stored.path.read_bytes()
 
 

@@ -291,18 +291,32 @@ class NodeFiles:
         return self.config.max_file_bytes
 
     def held_files(self) -> list[HeldFile]:
+        """Shared files, then every (name, content) of the blob store: a content stored under
+        two names is listed (and announced) under each."""
         shared = [HeldFile("shared", f.manifest, f.path) for f in self.index.files()]
-        stored = [HeldFile("store", s.manifest, s.path) for s in self.blobs.files()]
+        stored = [
+            HeldFile("store", s.manifest_as(name), s.path)
+            for s in self.blobs.files()
+            for name in s.names
+        ]
         return shared + stored
 
     def held_file(self, name: str, content_hash: bytes | None = None) -> HeldFile | None:
+        """This node's file under ``name``: the shared one, else a stored content under that
+        name (with ``content_hash`` that one only, else the one stored most recently). A stored
+        file found counts as read (the cache evicts the least recently read)."""
         shared = self.index.by_name(name)
         if shared is not None and content_hash in (None, shared.manifest.content_hash):
             return HeldFile("shared", shared.manifest, shared.path)
-        stored = self.blobs.by_name(name)
-        if stored is not None and content_hash in (None, stored.manifest.content_hash):
-            return HeldFile("store", stored.manifest, stored.path)
-        return None
+        if content_hash is None:
+            stored = self.blobs.latest(name)
+        else:
+            stored = self.blobs.by_content(content_hash)
+            stored = stored if stored is not None and name in stored.names else None
+        if stored is None:
+            return None
+        self.blobs.touch(stored.content_hash)
+        return HeldFile("store", stored.manifest_as(name), stored.path)
 
     async def find(self, name: str) -> list[FileRecord]:
         return await self.records.find(name)

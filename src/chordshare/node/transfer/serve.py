@@ -1,14 +1,18 @@
 """The node's side of the Transfer protocol: serving pieces and receiving uploads.
 
 Downloads are served from the shared directory (through the :class:`SharedIndex`) and from the
-blob store (files this node received or fetched), looked up by content hash; bytes are read with
-``os.pread`` in bounded chunks and never verified here (the downloader verifies every piece and
-blames the provider on a mismatch, which covers a file edited after it was indexed).
+blob store (files this node received or fetched, kept by content hash whatever their names),
+looked up by content hash; bytes are read with ``os.pread`` in bounded chunks and never verified
+here (the downloader verifies every piece and blames the provider on a mismatch, which covers a
+file edited after it was indexed).
 
 Uploads are checked as they arrive (:class:`PieceReceiver`): the header's name must be a valid
 display name and its size within ``max_file_bytes``; every chunk must belong to the declared
 manifest and every piece must hash right. A refused upload leaves nothing behind; an accepted
-one is fsynced and renamed into the blob store before the node answers with its identity.
+one is fsynced and renamed into the blob store as a pinned replica (another content under the
+same name is a file of its own, left alone) before the node answers with its identity. A node
+whose pinned quota cannot take the file refuses it before any byte (LimitExceeded, which the
+uploader answers by trying the next successor).
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class FileTransferService:
         return self.me
 
     async def _receive(self, manifest: FileManifest, chunks: AsyncIterator[Chunk]) -> None:
-        partial = self.blobs.incoming(manifest)
+        partial = self.blobs.incoming(manifest, kind="pinned")
         try:
             receiver = PieceReceiver(manifest)
             async for chunk in chunks:
