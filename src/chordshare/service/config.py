@@ -64,6 +64,18 @@ _RING = RingSettings()
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
+UNLIMITED: Literal["unlimited"] = "unlimited"
+ByteQuota = int | Literal["unlimited"]
+"""A bound in bytes (positive, at most MAX_QUOTA), or no bound: a word rather than null, which
+TOML cannot say. Checked by ``NodeConfig._quota``."""
+MAX_QUOTA = 1 << 60
+
+
+def quota_bytes(value: ByteQuota) -> int | None:
+    """The bound a quota setting gives, None for "unlimited"."""
+    return None if value == UNLIMITED else value
+
+
 class NodeConfig(BaseSettings):
     """Everything a node reads at start. Build it with :func:`load_config`."""
 
@@ -167,6 +179,16 @@ class NodeConfig(BaseSettings):
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, ge=1, le=1 << 50)
     """Largest file this node shares or downloads; bounds disk use and the piece list."""
 
+    pinned_quota: ByteQuota = UNLIMITED
+    """Bytes of uploads this node keeps as one of their k holders (pinned copies, each content
+    counted once), or "unlimited". An upload that does not fit, counting those in flight, is
+    refused before any byte is sent, and the uploader stores it on the next successor instead."""
+
+    cache_quota: ByteQuota = UNLIMITED
+    """Bytes of files this node downloaded for REST readers (cached copies), or "unlimited".
+    Beyond it the least recently read cached files are deleted (never pinned ones, nor one being
+    served); a file larger than it is not fetched through this node."""
+
     max_streams_per_peer: int = Field(default=DEFAULT_MAX_STREAMS_PER_PEER, ge=1, le=64)
     """Concurrent transfer streams per remote peer, in either direction: enough to fill a link,
     few enough that one peer cannot monopolise the node."""
@@ -216,6 +238,19 @@ class NodeConfig(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return Path.cwd() / value.expanduser() if not value.expanduser().is_absolute() else value
+
+    @field_validator("pinned_quota", "cache_quota", mode="plain")
+    @classmethod
+    def _quota(cls, value: Any) -> ByteQuota:
+        """A positive number of bytes, or "unlimited" (one clear message for anything else)."""
+        if isinstance(value, str) and value.strip().lower() == UNLIMITED:
+            return UNLIMITED
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, str) and text.isdigit():
+            text = int(text)
+        if isinstance(text, int) and not isinstance(text, bool) and 1 <= text <= MAX_QUOTA:
+            return text
+        raise ValueError(f'must be a positive number of bytes (at most 2^60) or "{UNLIMITED}"')
 
     @field_validator("log_level", mode="before")
     @classmethod

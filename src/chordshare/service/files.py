@@ -45,7 +45,7 @@ from chordshare.node.transfer.fetch import Fetcher, Fetching
 from chordshare.node.transfer.holders import HolderLocator
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader, UploadResult
-from chordshare.service.config import NodeConfig
+from chordshare.service.config import NodeConfig, quota_bytes
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
 from chordshare.storage.files.stale import remove_abandoned, transfer_key
@@ -153,6 +153,8 @@ class NodeFiles:
                 functools.partial(
                     BlobStore,
                     config.data_dir,
+                    pinned_quota=quota_bytes(config.pinned_quota),
+                    cache_quota=quota_bytes(config.cache_quota),
                     stale_part_age=config.stale_part_age,
                     wall_clock=wall_clock,
                 )
