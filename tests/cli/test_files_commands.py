@@ -300,24 +300,25 @@ def test_unreachable_node(command: list[str]) -> None:
     one_line_error(*cli(*command, "--node", "http://127.0.0.254:9"), "unreachable")
 
 
-def test_every_provider_down(ring: Ring, tmp_path: Path) -> None:
-    """The only provider stops sharing the file (its record lingers until the entry expires):
-    the download fails with one line naming the provider and why, and leaves no partial file
-    (no piece was verified, so it could never complete)."""
+def test_a_withdrawn_file_is_gone_at_once(ring: Ring, tmp_path: Path) -> None:
+    """The only provider stops sharing the file: its next rescan withdraws it from the record
+    (a tombstone, not a wait for the entry to expire), so the network soon knows no such file
+    and a download says so in one line and saves nothing, no partial file either."""
     shared = ring[2] / "s0" / "shared"
     (shared / "gone.bin").write_bytes(b"x" * (100 << 10))
     wait_until(lambda: found(url(ring, 1), "gone.bin"), 10, "gone.bin findable")
     (shared / "gone.bin").unlink()
 
-    def unshared() -> bool:
-        with NodeApi(url(ring, 0)) as api:
-            if any(f.name == "gone.bin" for f in api.files().files):
-                raise NotYet("still listed")
-        return True
+    def withdrawn() -> bool:
+        with NodeApi(url(ring, 1)) as api:
+            try:
+                api.network_file("gone.bin")
+            except NotFound:
+                return True
+        raise NotYet("still listed by the network")
 
-    wait_until(unshared, 10, "gone.bin no longer shared")
+    wait_until(withdrawn, 10, "gone.bin withdrawn from the network")
     status, out, err = cli("get", "gone.bin", "--node", url(ring, 1), "-o", str(tmp_path))
-    one_line_error(status, out, err, "no provider left")
-    assert "nothing was saved" in err
+    one_line_error(status, out, err, "the network knows no file named 'gone.bin'")
     assert not (tmp_path / "gone.bin").exists()
     assert not list(tmp_path.glob("gone.bin.part*")), "a .part that can never complete"

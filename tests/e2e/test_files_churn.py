@@ -168,9 +168,11 @@ def test_records_survive_churn_and_k_minus_1_holder_crashes(
         f" s later from {report['providers']}, dropped {len(report['bad_providers'])} providers"
     )
     assert report["sha256"] == digest == sha256_of(dest / name)
-    assert [p["grpc_address"] for p in report["providers"]] == [
-        f"{h.host}:{h.grpc_port}" for h in holding[K - 1 :]
-    ]
+    # The surviving holder served it, or also the nodes the key owner's byte repair has copied
+    # it to since; never a dead one.
+    served = {p["grpc_address"] for p in report["providers"]}
+    assert served, report
+    assert not served & {f"{v.host}:{v.grpc_port}" for v in victims}, report
     # ...and every record published before the churn is still findable.
     retries["crash"] = _all_findable(cluster, names, rng, "kill -9 of k-1 holders")
     print(f"lookups that needed a retry after each event: {retries}")

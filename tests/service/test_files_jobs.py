@@ -46,14 +46,29 @@ async def test_failed_publishes_are_remembered_for_a_retry() -> None:
     flaky = FlakyRecords(1, LookupFailed("ring in flux"))
     publisher = Publisher(flaky, ME, 60.0, lambda: 1000.0, file_uri)  # type: ignore[arg-type]
     assert await publisher.publish_own([manifest("a"), manifest("b"), manifest("a")]) == 0
+    assert await publisher.publish_own([manifest("c")], pinned=True) == 0
     retry = publisher.take_failed()
-    assert sorted(m.name for m in retry) == ["a", "b"]
+    assert sorted((m.name, pinned) for m, pinned in retry) == [
+        ("a", False),
+        ("b", False),
+        ("c", True),
+    ]
     assert publisher.take_failed() == []
-    assert await publisher.publish_own(retry) == 2
+    assert await publisher.publish_own([m for m, pinned in retry if not pinned]) == 2
     (first, *_) = flaky.published
     (provider,) = first.providers
-    assert (provider.node_id, provider.expires_at) == (7, 1060.0)
+    assert (provider.node_id, provider.expires_at, provider.pinned) == (7, 1060.0, False)
     assert provider.uri == f"http://127.0.0.1:8000/api/v1/files/{first.name}"
+
+
+async def test_withdrawals_publish_tombstones_and_are_not_retried() -> None:
+    flaky = FlakyRecords(1, LookupFailed("ring in flux"))
+    publisher = Publisher(flaky, ME, 60.0, lambda: 1000.0, file_uri)  # type: ignore[arg-type]
+    assert await publisher.withdraw([manifest("a")]) == 0
+    assert publisher.take_failed() == []  # a lost tombstone lapses with the entry's TTL
+    assert await publisher.withdraw([manifest("a")]) == 1
+    (stone,) = flaky.published[-1].providers
+    assert (stone.node_id, stone.withdrawn, stone.expires_at) == (7, True, 1060.0)
 
 
 async def test_records_that_can_never_be_published_are_not_retried() -> None:

@@ -20,3 +20,6 @@ class HeldFile:
     source: FileSource
     manifest: FileManifest
     path: Path
+    pinned: bool = False
+    """One of the k replicas of an upload (only ever for the ``store`` source): announced as a
+    pinned provider and kept at k holders by the key's owner."""

@@ -124,5 +124,8 @@ class FileRecord:
         return replace(self, providers=tuple(sorted(by_node.values(), key=lambda p: p.node_id)))
 
     def live(self, now: float) -> FileRecord:
-        """The record without expired providers."""
-        return replace(self, providers=tuple(p for p in self.providers if p.expires_at > now))
+        """The record as readers see it: without expired providers and without tombstones."""
+        return replace(
+            self,
+            providers=tuple(p for p in self.providers if p.expires_at > now and p.offered),
+        )

@@ -63,7 +63,6 @@ _RING = RingSettings()
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
-
 UNLIMITED: Literal["unlimited"] = "unlimited"
 ByteQuota = int | Literal["unlimited"]
 """A bound in bytes (positive, at most MAX_QUOTA), or no bound: a word rather than null, which
@@ -208,6 +207,12 @@ class NodeConfig(BaseSettings):
     deleted (at start, and by a sweep every quarter of this age, at most an hour apart). A day
     lets an interrupted download resume after a restart or an outage, yet one nobody asks for
     again stops holding its disk. Transfers in progress are never deleted."""
+
+    leave_handoff_timeout: float = Field(default=120.0, gt=0, le=86_400)
+    """Seconds a graceful leave may spend copying the bytes this node pins to the nodes that
+    take its place (so that every upload keeps k holders without it) before the node exits
+    anyway; a cut-short hand-off is logged, and the key owners' repair copies the rest from the
+    remaining holders."""
 
     # -- validation ----------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,11 @@ from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.transfer.fetch import Fetcher, Fetching
 from chordshare.node.transfer.holders import HolderLocator
+from chordshare.node.transfer.replicate import ByteRepair
 from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig, quota_bytes
+from chordshare.service.copies import NodeCopies, hand_off_pinned
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
 from chordshare.storage.files.stale import remove_abandoned, transfer_key
@@ -112,7 +114,7 @@ class NodeFiles:
                 max_file_bytes=config.max_file_bytes,
                 max_streams_per_peer=config.max_streams_per_peer,
             ),
-            on_stored=self._stored,
+            on_stored=self._stored_upload,
         )
         self.uploader = Uploader(
             HolderLocator(node, config.replication_factor),
@@ -126,11 +128,22 @@ class NodeFiles:
             wall_clock=wall_clock,
             publish=self.publisher.publish_upload,
         )
-        self.pacer = RepairPacer(self.records, clock, config.stabilize_interval)
         self.last_scan: ScanResult | None = None
         """What the latest rescan found (``hashed`` counts the files it had to hash)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.fetcher = Fetcher(node.me.id, transfer_client, blobs, clock, self._stored)
+        self.copies = NodeCopies(self.index, blobs, self._announce_pinned)
+        self.bytes = ByteRepair(
+            self.records,
+            self.uploader,
+            self.copies,
+            uri_of=file_uri,
+            provider_ttl=config.provider_ttl,
+            wall_clock=wall_clock,
+        )
+        self.pacer = RepairPacer(
+            self.records, clock, config.stabilize_interval, bytes_repair=self.bytes
+        )
 
     @classmethod
     async def open(
@@ -200,9 +213,14 @@ class NodeFiles:
         return await self.records.take_over()
 
     async def hand_off(self) -> int:
-        """Graceful leave, after the leave notices: push every record held here to the
-        successor. A failure is logged, not raised: the leave goes on, and the records' replicas
-        and their providers' republishing restore them."""
+        """Graceful leave, after the leave notices: copy the bytes this node pins to the nodes
+        that replace it (for at most ``leave_handoff_timeout``), withdraw this node from every
+        record it provides, then push every record held here to the successor. A failure is
+        logged, not raised: the leave goes on, and the key owners' repair and the providers'
+        republishing restore what is missing."""
+        pinned = [f.manifest for f in self.held_files() if f.pinned]
+        await hand_off_pinned(self.bytes, pinned, self.config.leave_handoff_timeout, self.clock)
+        await self.publisher.withdraw([f.manifest for f in self.held_files()])
         try:
             handed = await self.records.hand_off()
         except ChordshareError as exc:
@@ -228,28 +246,32 @@ class NodeFiles:
         announced under that id now, not a republish interval later)."""
         result = await asyncio.to_thread(self.index.scan)
         self.last_scan = result
-        await self.publisher.publish_own([f.manifest for f in self.held_files()])
+        await self._announce(self.held_files())
         return result
 
     async def rescan(self) -> ScanResult:
         """Rescan ``shared_dir``: publish new and changed files (and retry publishes that failed
-        before). A removed file is simply no longer served nor republished: its provider entry
-        lapses within ``provider_ttl`` (the DHT's merge keeps the latest expiry, so an entry
-        cannot be withdrawn early), and downloaders that try this node meanwhile get NotFound
-        and move to another provider."""
+        before). A removed or changed file is withdrawn at once: a tombstone overrides this
+        node's entry for the old content (unless the node still holds that content under the
+        name elsewhere), so readers stop being sent here before the provider TTL."""
+        before = {f.manifest.name: f.manifest for f in self.index.files()}
         result = await asyncio.to_thread(self.index.scan)
         self.last_scan = result
         fresh = {*result.added, *result.changed}
+        gone = [before[n] for n in (*result.removed, *result.changed) if n in before]
         for name in result.removed:
             log.info("no longer sharing %s", name)
+        withdrawn = [m for m in gone if self.held_file(m.name, m.content_hash) is None]
+        await self.publisher.withdraw(withdrawn)
         manifests = [f.manifest for f in result.files if f.manifest.name in fresh]
-        await self.publisher.publish_own(manifests + self._retry())
+        await self.publisher.publish_own(manifests)
+        await self._retry()
         return result
 
     async def republish(self) -> int:
         """Refresh this node's provider entry of every file it holds (before ``provider_ttl``
         runs out); returns how many were published."""
-        return await self.publisher.publish_own([f.manifest for f in self.held_files()])
+        return await self._announce(self.held_files())
 
     async def sweep_stale(self) -> int:
         """Delete the files of transfers untouched for ``stale_part_age`` (partial downloads
@@ -263,15 +285,36 @@ class NodeFiles:
             remove_abandoned, spool, age, self.wall_clock(), busy
         )
 
-    def _retry(self) -> list[FileManifest]:
+    async def _announce(self, files: Sequence[HeldFile]) -> int:
+        """Publish this node as a provider of each file, pinned ones as pinned."""
+        pinned = [f.manifest for f in files if f.pinned]
+        others = [f.manifest for f in files if not f.pinned]
+        publish = self.publisher.publish_own
+        return await publish(others) + await publish(pinned, pinned=True)
+
+    async def _announce_pinned(self, manifest: FileManifest) -> int:
+        return await self.publisher.publish_own([manifest], pinned=True)
+
+    async def _retry(self) -> int:
         held = {(f.manifest.name, f.manifest.content_hash) for f in self.held_files()}
-        return [m for m in self.publisher.take_failed() if (m.name, m.content_hash) in held]
+        failed = [
+            (m, p) for m, p in self.publisher.take_failed() if (m.name, m.content_hash) in held
+        ]
+        publish = self.publisher.publish_own
+        return await publish([m for m, p in failed if not p]) + await publish(
+            [m for m, p in failed if p], pinned=True
+        )
 
     def _stored(self, manifest: FileManifest) -> None:
-        """A file entered the blob store (an upload, or a download for a REST client): announce
-        this node as a provider at once, not a republish interval later (for an upload: without
-        waiting for the uploader's publish, which never comes if the uploader dies)."""
+        """A file entered the blob store as a cached copy (a download for a REST client):
+        announce this node as a provider at once, not a republish interval later."""
         self._spawn(self.publisher.publish_own([manifest]))
+
+    def _stored_upload(self, manifest: FileManifest) -> None:
+        """An upload (or a repair's copy) entered the blob store as a pinned replica: announce
+        it at once, without waiting for the uploader's publish, which never comes if the
+        uploader dies."""
+        self._spawn(self._announce_pinned(manifest))
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         async def run() -> None:
@@ -293,32 +336,10 @@ class NodeFiles:
         return self.config.max_file_bytes
 
     def held_files(self) -> list[HeldFile]:
-        """Shared files, then every (name, content) of the blob store: a content stored under
-        two names is listed (and announced) under each."""
-        shared = [HeldFile("shared", f.manifest, f.path) for f in self.index.files()]
-        stored = [
-            HeldFile("store", s.manifest_as(name), s.path)
-            for s in self.blobs.files()
-            for name in s.names
-        ]
-        return shared + stored
+        return self.copies.held_files()
 
     def held_file(self, name: str, content_hash: bytes | None = None) -> HeldFile | None:
-        """This node's file under ``name``: the shared one, else a stored content under that
-        name (with ``content_hash`` that one only, else the one stored most recently). A stored
-        file found counts as read (the cache evicts the least recently read)."""
-        shared = self.index.by_name(name)
-        if shared is not None and content_hash in (None, shared.manifest.content_hash):
-            return HeldFile("shared", shared.manifest, shared.path)
-        if content_hash is None:
-            stored = self.blobs.latest(name)
-        else:
-            stored = self.blobs.by_content(content_hash)
-            stored = stored if stored is not None and name in stored.names else None
-        if stored is None:
-            return None
-        self.blobs.touch(stored.content_hash)
-        return HeldFile("store", stored.manifest_as(name), stored.path)
+        return self.copies.held_file(name, content_hash)
 
     async def find(self, name: str) -> list[FileRecord]:
         return await self.records.find(name)

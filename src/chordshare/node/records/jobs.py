@@ -18,6 +18,7 @@ from chordshare.clock import Clock
 from chordshare.errors import ChordshareError, InvalidInput
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.node.records.node import RecordNode
+from chordshare.node.transfer.replicate import ByteRepair
 from chordshare.node.transfer.upload import UriOf
 from chordshare.ring import PeerRef
 
@@ -54,19 +55,36 @@ class Publisher:
         self.wall_clock = wall_clock
         self.published = 0
         """Successful publishes so far (for tests and logs)."""
-        self._failed: dict[_Key, FileManifest] = {}
+        self._failed: dict[_Key, tuple[FileManifest, bool]] = {}
 
-    def own_record(self, manifest: FileManifest) -> FileRecord:
-        """``manifest`` with this node as its one provider, valid for ``provider_ttl``."""
+    def own_record(
+        self, manifest: FileManifest, *, pinned: bool = False, withdrawn: bool = False
+    ) -> FileRecord:
+        """``manifest`` with this node as its one provider, valid for ``provider_ttl`` (a
+        tombstone, when ``withdrawn``, lapses after the same time)."""
         expires = self.wall_clock() + self.provider_ttl
         me = self.me
+        uri = self.uri_of(me, manifest.name)
         return FileRecord(
-            manifest, (Provider(me.id, me.grpc_address, self.uri_of(me, manifest.name), expires),)
+            manifest, (Provider(me.id, me.grpc_address, uri, expires, pinned, withdrawn),)
         )
 
-    async def publish_own(self, manifests: Sequence[FileManifest]) -> int:
-        """Publish this node as a provider of each file; returns how many succeeded. Failures
-        are logged and remembered (:meth:`take_failed`), never raised."""
+    async def publish_own(self, manifests: Sequence[FileManifest], *, pinned: bool = False) -> int:
+        """Publish this node as a provider of each file (as one of its pinned holders when
+        ``pinned``); returns how many succeeded. Failures are logged and remembered
+        (:meth:`take_failed`), never raised."""
+        return await self._publish_all(manifests, pinned=pinned, withdrawn=False)
+
+    async def withdraw(self, manifests: Sequence[FileManifest]) -> int:
+        """Publish tombstones: this node no longer provides these files (it stopped sharing
+        them, or it is leaving); readers stop being sent here at once instead of at the
+        provider TTL. Returns how many succeeded; failures are logged, never raised (the
+        entries then lapse at their TTL)."""
+        return await self._publish_all(manifests, pinned=False, withdrawn=True)
+
+    async def _publish_all(
+        self, manifests: Sequence[FileManifest], *, pinned: bool, withdrawn: bool
+    ) -> int:
         unique = {(m.name, m.content_hash): m for m in manifests}
         if not unique:
             return 0
@@ -74,28 +92,32 @@ class Publisher:
 
         async def one(key: _Key, manifest: FileManifest) -> bool:
             async with gate:
-                return await self._publish(key, manifest)
+                record = self.own_record(manifest, pinned=pinned, withdrawn=withdrawn)
+                return await self._publish(key, record, retry=not withdrawn)
 
         done = await asyncio.gather(*(one(k, m) for k, m in unique.items()))
         return sum(done)
 
-    async def _publish(self, key: _Key, manifest: FileManifest) -> bool:
+    async def _publish(self, key: _Key, record: FileRecord, *, retry: bool) -> bool:
+        name = record.name
         try:
-            await self.records.publish(self.own_record(manifest))
+            await self.records.publish(record)
         except InvalidInput as exc:  # e.g. too many pieces for one record: retrying won't help
-            log.warning("cannot publish %s: %s", manifest.name, exc)
+            log.warning("cannot publish %s: %s", name, exc)
             self._failed.pop(key, None)
             return False
         except ChordshareError as exc:
-            log.info("publishing %s failed, will retry: %s", manifest.name, exc)
-            self._failed[key] = manifest
+            log.info("publishing %s failed%s: %s", name, ", will retry" if retry else "", exc)
+            if retry:
+                self._failed[key] = (record.manifest, record.providers[0].pinned)
             return False
         self._failed.pop(key, None)
         self.published += 1
         return True
 
-    def take_failed(self) -> list[FileManifest]:
-        """The files whose last publish failed (and forget them: the caller retries)."""
+    def take_failed(self) -> list[tuple[FileManifest, bool]]:
+        """The files whose last publish failed, each with whether it was pinned (and forget
+        them: the caller retries)."""
         failed = list(self._failed.values())
         self._failed.clear()
         return failed
@@ -114,8 +136,18 @@ class RepairPacer:
     """Runs a repair round every :data:`REPAIR_EVERY` stabilize periods, and at the next period
     once the node's range changed (:attr:`RecordNode.repair_wanted`)."""
 
-    def __init__(self, records: RecordNode, clock: Clock, stabilize_interval: float) -> None:
+    def __init__(
+        self,
+        records: RecordNode,
+        clock: Clock,
+        stabilize_interval: float,
+        *,
+        bytes_repair: ByteRepair | None = None,
+    ) -> None:
+        """``bytes_repair``: run after each records round (the owner's records are repaired by
+        then, so it sees every pinned holder its range's records name)."""
         self.records = records
+        self.bytes_repair = bytes_repair
         self.clock = clock
         self.period = stabilize_interval
         """How often :meth:`step` should run (it decides itself whether a round is due)."""
@@ -140,3 +172,7 @@ class RepairPacer:
             )
         for failure in report.failures:
             log.info("records repair: %s", failure)
+        if self.bytes_repair is not None:
+            done = await self.bytes_repair.run()
+            for failure in done.failures:
+                log.info("bytes repair: %s", failure)

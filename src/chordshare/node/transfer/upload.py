@@ -152,7 +152,7 @@ class Uploader:
             if not batch:
                 raise self._failure(name, failed)
             results = await asyncio.gather(
-                *(self._send(peer, path, manifest) for peer in batch), return_exceptions=True
+                *(self.send(peer, path, manifest) for peer in batch), return_exceptions=True
             )
             for peer, result in zip(batch, results, strict=True):
                 if isinstance(result, PeerRef):
@@ -176,7 +176,9 @@ class Uploader:
         reasons = "; ".join(f"{a}: {e}" for a, e in failed.items()) or "no holder found"
         return TransferError(f"{name}: not enough holders stored it ({reasons})")
 
-    async def _send(self, peer: PeerRef, path: Path, manifest: FileManifest) -> PeerRef:
+    async def send(self, peer: PeerRef, path: Path, manifest: FileManifest) -> PeerRef:
+        """Stream the file at ``path`` to ``peer``, which stores it as a pinned holder once
+        every piece verified there; the holder as it answered. Raises ChordshareError."""
         holder = await self.client.upload(peer, manifest, self._chunks(path, manifest))
         if holder.id != peer.id:
             raise TransferError(f"{peer.grpc_address} answered as another node")
@@ -196,7 +198,9 @@ class Uploader:
 
     def _provider(self, holder: PeerRef, name: str) -> Provider:
         expires = self.wall_clock() + self.provider_ttl
-        return Provider(holder.id, holder.grpc_address, self.uri_of(holder, name), expires)
+        return Provider(
+            holder.id, holder.grpc_address, self.uri_of(holder, name), expires, pinned=True
+        )
 
 
 def _new_spool(directory: Path) -> IO[bytes]:
