@@ -84,6 +84,7 @@ async def grpc_nodes(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     async def make(
         wrap: Callable[[FileTransferService], TransferService] | None = None,
         limits: TransferLimits | None = None,
+        pinned_quota: int | None = None,
     ) -> GrpcNode:
         limits = limits or TransferLimits()
         index_no = len(started) + 1
@@ -92,7 +93,7 @@ async def grpc_nodes(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         server = grpc.aio.server(options=server_options(limits.max_message_bytes))
         port = server.add_insecure_port("127.0.0.1:0")
         ref = PeerRef(index_no, f"127.0.0.1:{port}", f"http://127.0.0.1:{8000 + index_no}")
-        blobs = BlobStore(root / "data")
+        blobs = BlobStore(root / "data", pinned_quota=pinned_quota)
         index = SharedIndex(root / "shared", root / "data")
         service = FileTransferService(ref, blobs, index, limits)
         add_transfer_service(server, wrap(service) if wrap else service)

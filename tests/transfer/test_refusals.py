@@ -235,3 +235,34 @@ def test_nothing_escapes_when_names_are_used_as_paths(tmp_path: Path) -> None:
         with pytest.raises(InvalidName):
             blobs.incoming(FileManifest(name, 0, SMALL_PIECE, ()))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+BIG = data_of(8 << 20, seed=21)
+"""Far more than gRPC's flow-control windows: the client is still sending when a refusal comes."""
+
+
+async def test_a_full_store_refuses_a_big_upload_with_its_own_status(
+    grpc_nodes: NodeFactory, client: GrpcTransferClient
+) -> None:
+    """Refused at its header, before any of the body is sent: the client gets the node's own
+    LimitExceeded every time (grpcio reports a write that fails as the call ends as INTERNAL,
+    which a body in flight would meet)."""
+    node = await grpc_nodes(pinned_quota=1 << 20)
+    for _ in range(5):
+        with pytest.raises(LimitExceeded, match="storage full"):
+            await client.upload(node.ref, manifest_for("big", BIG), agen(chunks_of(BIG)))
+    assert_nothing_left(node)
+
+
+async def test_a_bad_piece_early_in_a_big_upload_is_data_loss(
+    grpc_nodes: NodeFactory, client: GrpcTransferClient
+) -> None:
+    """Refused mid-body: the node reads what the client still sends before it answers, so the
+    status it sends is the one the client sees."""
+    node = await grpc_nodes()
+    chunks = chunks_of(BIG)
+    chunks[2] = flipped(chunks[2])
+    for _ in range(3):
+        with pytest.raises(IntegrityError, match="piece 2"):
+            await client.upload(node.ref, manifest_for("big", BIG), agen(chunks))
+    assert_nothing_left(node)

@@ -12,14 +12,18 @@ bounded chunks: a chunk never spans two pieces and never exceeds the negotiated 
 Download <-> download: a server stream of the chunks of a range of pieces, in order.
 Upload <-> upload: a client stream of one header, then the chunks of every piece in order;
 the receiver verifies each piece as it completes and answers once the whole file is stored
-durably (fsync) and verified.
+durably (fsync) and verified. The receiver sends the initial metadata
+"chordshare-upload: admitted" once it admitted the header (a free stream, room in its store);
+the client sends the chunks only after it, so a refusal (RESOURCE_EXHAUSTED,
+INVALID_ARGUMENT) costs one round trip and no body.
 
 Errors travel as gRPC status codes:
   INVALID_ARGUMENT    a bad name, size, piece size, hash length, range, or a stream that sends
                       more than it declared / chunks out of order
   DATA_LOSS           bytes that do not match their piece hash
   NOT_FOUND           the node holds no file with that content hash
-  RESOURCE_EXHAUSTED  too many concurrent streams from this peer, or a file over the size limit
+  RESOURCE_EXHAUSTED  too many concurrent streams from this peer, a file over the size limit,
+                      or no room left in the receiver's store (its pinned quota)
   FAILED_PRECONDITION the stream ended before the declared size arrived
   INTERNAL            a bug or a local storage failure; details are never sent
 """

@@ -32,6 +32,7 @@ from chordshare.transport.grpc.channels import ChannelCache
 from chordshare.transport.grpc.options import channel_options
 from chordshare.transport.grpc.ring.codec import WireCodec
 from chordshare.transport.grpc.transfer.codec import (
+    ADMITTED,
     DOWNLOAD_METHOD,
     UPLOAD_METHOD,
     Malformed,
@@ -121,9 +122,16 @@ class GrpcTransferClient:
             )
 
         failed: list[Exception] = []  # what the caller's own chunk source raised, if anything
+        calls: list[Any] = []
 
         async def items() -> AsyncIterator[UploadItem]:
             yield manifest
+            # The body follows once the server admitted the upload, which its initial metadata
+            # says; a server that refused has ended the call by then, and nothing more is sent.
+            (call,) = calls
+            if ADMITTED not in tuple(await call.initial_metadata() or ()):
+                await call.code()  # a refusal: let its status arrive before writing ends
+                return
             try:
                 async for chunk in chunks:
                     yield chunk
@@ -136,7 +144,8 @@ class GrpcTransferClient:
         )
         deadline = self.timeout + manifest.size / MIN_UPLOAD_RATE
         try:
-            reply = await method(items(), timeout=deadline)
+            calls.append(method(items(), timeout=deadline))
+            reply = await calls[0]
         except grpc.aio.AioRpcError as exc:
             if failed:
                 raise failed[0]  # noqa: B904  (the caller's own error, with its own cause)

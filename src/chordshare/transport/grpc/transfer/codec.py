@@ -26,6 +26,10 @@ SERVICE_NAME = "chordshare.transfer.v1.Transfer"
 DOWNLOAD_METHOD = f"/{SERVICE_NAME}/Download"
 UPLOAD_METHOD = f"/{SERVICE_NAME}/Upload"
 
+ADMITTED = ("chordshare-upload", "admitted")
+"""The initial-metadata entry by which an Upload's receiver says it admitted the header: the
+client sends the body only after it (see ``transfer.proto``)."""
+
 _PIECE_TAG = 0x08  # field 1, varint
 _OFFSET_TAG = 0x10  # field 2, varint
 _DATA_TAG = 0x1A  # field 3, length-delimited

@@ -13,6 +13,7 @@ Register on the node's server with :func:`transfer_registrar` (a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
@@ -25,6 +26,7 @@ from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
 from chordshare.transport.grpc.ring.codec import WireCodec
 from chordshare.transport.grpc.transfer.codec import (
+    ADMITTED,
     SERVICE_NAME,
     Malformed,
     UploadResponseCodec,
@@ -73,15 +75,20 @@ class TransferServicer:
     async def Upload(  # noqa: N802
         self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any
     ) -> bytes:
+        body: _Body | None = None
+        first: FileManifest | Chunk | Malformed | None = None
         try:
             first = await anext(aiter(requests), None)
             if isinstance(first, Malformed):
                 raise InvalidInput(first.reason)
             if not isinstance(first, FileManifest):
                 raise InvalidInput("an Upload must start with a header")
-            holder = await self.service.upload(first, _chunks(requests), peer=context.peer())
+            body = _Body(requests, context)
+            holder = await self.service.upload(first, body.chunks(), peer=context.peer())
             return self.responses.encode(holder, first.content_hash)
         except ChordshareError as exc:
+            if body is not None and body.started:
+                await body.drain(first.size if isinstance(first, FileManifest) else 0)
             await _abort(context, exc)
         except grpc.aio.AbortError:
             raise
@@ -91,15 +98,48 @@ class TransferServicer:
         raise AssertionError("unreachable: abort raises")
 
 
-async def _chunks(
-    requests: AsyncIterator[FileManifest | Chunk | Malformed],
-) -> AsyncIterator[Chunk]:
-    async for item in requests:
-        if isinstance(item, Malformed):
-            raise InvalidInput(item.reason)
-        if not isinstance(item, Chunk):
-            raise InvalidInput("an Upload carries one header only")
-        yield item
+DRAIN_SECONDS = 5.0
+"""How long a refused upload's remaining body is read (and dropped) at most before the status
+goes out; see :meth:`_Body.drain`."""
+
+
+class _Body:
+    """The chunks of one upload, as the service reads them.
+
+    The service asks for the first chunk only once it admitted the upload (a free stream, room
+    in the store): that is when the initial metadata goes out, which tells the client to send
+    the body. A refusal before it ends a call whose client has nothing in flight. A refusal
+    after it (a piece failing its hash, a chunk out of place) first reads what the client still
+    sends, up to the declared size and for at most :data:`DRAIN_SECONDS`: grpcio's asyncio
+    client reports a write that fails as the call ends as INTERNAL, hiding the status the
+    server sent, so the client must be done writing when the status arrives. Only a client that
+    is still sending after that sees INTERNAL."""
+
+    def __init__(self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any):
+        self.requests = requests
+        self.context = context
+        self.started = False
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        await self.context.send_initial_metadata((ADMITTED,))
+        self.started = True
+        async for item in self.requests:
+            if isinstance(item, Malformed):
+                raise InvalidInput(item.reason)
+            if not isinstance(item, Chunk):
+                raise InvalidInput("an Upload carries one header only")
+            yield item
+
+    async def drain(self, declared: int) -> None:
+        left = declared
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                async for item in self.requests:
+                    left -= len(item.data) if isinstance(item, Chunk) else 0
+                    if left < 0:
+                        return
+        except (TimeoutError, grpc.aio.AioRpcError):
+            return
 
 
 async def _abort(context: Any, exc: ChordshareError) -> None:
