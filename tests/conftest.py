@@ -140,3 +140,18 @@ def service_ring() -> Iterator[ServiceRing]:
         yield ring
     finally:
         ring.close()
+
+
+CHECKER_RUNS = 15
+"""Schedules the durability checker (tests/checker) runs by default: about a minute on two
+loaded cores."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--checker-runs",
+        type=int,
+        default=CHECKER_RUNS,
+        metavar="N",
+        help=f"schedules the durability checker runs (default {CHECKER_RUNS}; more for a soak)",
+    )
