@@ -26,7 +26,7 @@ EXPECTED = {
     errors.JoinFailed: 503,
     errors.TransferError: 502,
     errors.IntegrityError: 502,
-    errors.LimitExceeded: 502,  # the upload routes answer it with 413 themselves
+    errors.LimitExceeded: 507,  # the upload routes answer it with 413 themselves
     errors.StorageError: 500,
     errors.NodeFailed: 500,
     errors.PlotUnavailable: 500,

@@ -10,6 +10,7 @@ Every error response is JSON ``{"detail": "<message>", "error": "<ExceptionClass
     JoinFailed                  503
     PeerTimeout                 504  another node did not answer in time
     PeerError (other)           503  another node is down or misbehaved
+    LimitExceeded               507  over a bound of this node (its cache, its file size limit)
     TransferError, Integrity    502  a peer sent bytes we could not use
     anything else               500  a bug or a local failure; the message, never a traceback
 """
@@ -28,6 +29,7 @@ from chordshare.errors import (
     ChordshareError,
     InvalidInput,
     JoinFailed,
+    LimitExceeded,
     LookupFailed,
     NotFound,
     PeerError,
@@ -44,6 +46,7 @@ STATUS_BY_ERROR: dict[type[ChordshareError], int] = {
     PeerError: 503,
     LookupFailed: 503,
     JoinFailed: 503,
+    LimitExceeded: 507,
     TransferError: 502,
     ChordshareError: 500,
 }

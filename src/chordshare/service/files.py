@@ -194,8 +194,10 @@ class NodeFiles:
         return [records_registrar(self.records, space), transfer_registrar(self.transfer, space)]
 
     async def close(self) -> None:
-        """Cancel background work (announcements, downloads) and close the record store."""
+        """Cancel background work (announcements, downloads), record the cache's last uses and
+        close the record store."""
         await self.fetcher.close()
+        await asyncio.to_thread(self.blobs.flush_used)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -247,6 +249,7 @@ class NodeFiles:
         result = await asyncio.to_thread(self.index.scan)
         self.last_scan = result
         await self._announce(self.held_files())
+        self._withdraw_evicted()  # at open, when the cache quota shrank since the last run
         return result
 
     async def rescan(self) -> ScanResult:
@@ -307,8 +310,15 @@ class NodeFiles:
 
     def _stored(self, manifest: FileManifest) -> None:
         """A file entered the blob store as a cached copy (a download for a REST client):
-        announce this node as a provider at once, not a republish interval later."""
+        announce this node as a provider at once, not a republish interval later, and withdraw
+        the cached files evicted to make room for it."""
         self._spawn(self.publisher.publish_own([manifest]))
+        self._withdraw_evicted()
+
+    def _withdraw_evicted(self) -> None:
+        evicted = [s.manifest_as(n) for s in self.blobs.take_evicted() for n in s.names]
+        if evicted:
+            self._spawn(self.publisher.withdraw(evicted))
 
     def _stored_upload(self, manifest: FileManifest) -> None:
         """An upload (or a repair's copy) entered the blob store as a pinned replica: announce

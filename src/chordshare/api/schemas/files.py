@@ -42,6 +42,7 @@ _EXAMPLE_PROVIDER: JsonDict = {
     "grpc_address": "10.0.0.2:7000",
     "uri": "http://10.0.0.2:8000/api/v1/files/holiday.jpg",
     "expires_at": 1767225600.0,
+    "pinned": False,
 }
 _EXAMPLE_RECORD: JsonDict = {
     "name": "holiday.jpg",
@@ -130,6 +131,11 @@ class ProviderView(_Schema):
     )
     uri: str = Field(description="REST URI of its copy ('' if unknown).")
     expires_at: float = Field(description="Unix time (seconds) the entry lapses at.")
+    pinned: bool = Field(
+        default=False,
+        description="One of an upload's k replicas, which the name's owner keeps at k live "
+        "holders (false: shared from a shared directory, or a cached copy).",
+    )
 
 
 class FileRecordView(_Schema):
@@ -162,6 +168,7 @@ class FileRecordView(_Schema):
                     grpc_address=p.grpc_address,
                     uri=p.uri,
                     expires_at=p.expires_at,
+                    pinned=p.pinned,
                 )
                 for p in record.providers
             ],
@@ -179,7 +186,7 @@ class FileRecordView(_Schema):
         if manifest.content_hash.hex() != self.content_hash:
             raise ValueError(f"{self.name}: piece hashes do not match the content hash")
         providers = tuple(
-            Provider(int(p.node_id, 16), p.grpc_address, p.uri, p.expires_at)
+            Provider(int(p.node_id, 16), p.grpc_address, p.uri, p.expires_at, p.pinned)
             for p in self.providers
         )
         return FileRecord(manifest, providers)

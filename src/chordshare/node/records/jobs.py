@@ -61,8 +61,11 @@ class Publisher:
         self, manifest: FileManifest, *, pinned: bool = False, withdrawn: bool = False
     ) -> FileRecord:
         """``manifest`` with this node as its one provider, valid for ``provider_ttl`` (a
-        tombstone, when ``withdrawn``, lapses after the same time)."""
+        tombstone, when ``withdrawn``, lapses after the same time; it expires a hair later than
+        an announcement made at the same instant, so that it overrides it)."""
         expires = self.wall_clock() + self.provider_ttl
+        if withdrawn:
+            expires = math.nextafter(expires, math.inf)
         me = self.me
         uri = self.uri_of(me, manifest.name)
         return FileRecord(

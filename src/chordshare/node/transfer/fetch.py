@@ -253,8 +253,8 @@ class Fetcher:
         stored = self.blobs.by_content(manifest.content_hash)
         if stored is not None and stored.manifest == manifest:
             return HeldFile("store", manifest, stored.path)
+        target = self.blobs.partial(manifest)  # LimitExceeded: larger than the cache quota
         try:
-            target = self.blobs.partial(manifest)
             job = Download(
                 self.client,
                 replace(record, providers=others),

@@ -86,6 +86,7 @@ class BlobStore:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.root = data_dir / "blobs"
+        self._evicted: list[StoredFile] = []
         self.files_dir = self.root / "files"
         self.meta_dir = self.root / "meta"
         self.partial_dir = self.root / "partial"
@@ -344,6 +345,8 @@ class BlobStore:
         for key in victims:
             stored = self._delete(key)
             if stored is not None:
+                with self._lock:
+                    self._evicted.append(stored)
                 log.info(
                     "evicted cached %s (%s, %d bytes): over the cache quota of %s bytes",
                     stored.manifest.name,
@@ -351,6 +354,13 @@ class BlobStore:
                     stored.manifest.size,
                     self.cache_quota,
                 )
+
+    def take_evicted(self) -> list[StoredFile]:
+        """The cached files evicted since the last call (and forget them): their node should
+        withdraw its provider entries for them."""
+        with self._lock:
+            evicted, self._evicted = self._evicted, []
+        return evicted
 
     # -- maintenance ----------------------------------------------------------------------
 
