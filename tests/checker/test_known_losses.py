@@ -42,10 +42,13 @@ async def assert_downloadable(cluster: FilesCluster, name: str, content: bytes, 
         assert data == content, f"{why}: wrong bytes from {member.name}"
 
 
-async def test_a_file_outlives_the_crash_of_its_holders_one_at_a_time(
-    cluster: FilesCluster,
+@pytest.mark.parametrize("fault", ["crash", "leave"])
+async def test_a_file_outlives_each_of_its_holders_in_turn(
+    cluster: FilesCluster, fault: str
 ) -> None:
-    name, content = "crash.bin", random.Random(1).randbytes(50_000)
+    """Each original holder crashes (or leaves gracefully) in turn, with a repair period after
+    each: k live nodes hold the bytes every time, and the file downloads at the end."""
+    name, content = f"{fault}.bin", random.Random(1).randbytes(50_000)
     uploader = bystander(cluster, name)
     await cluster.upload(uploader, name, content)
     await cluster.repair_period()
@@ -53,14 +56,14 @@ async def test_a_file_outlives_the_crash_of_its_holders_one_at_a_time(
     assert len(original) == K
     copies = [len(original)]
     for number, holder in enumerate(original, 1):
-        await cluster.crash(holder)
+        await (cluster.crash if fault == "crash" else cluster.leave)(holder)
         await cluster.repair_period()
         copies.append(len(cluster.storing(content)))
         assert copies[-1] >= K, (
-            f"after crash {number} of {K} ({holder.name}) {copies[-1]} live nodes hold the "
+            f"after {fault} {number} of {K} ({holder.name}) {copies[-1]} live nodes hold the "
             f"bytes (copies after each repair period: {copies})"
         )
-    await assert_downloadable(cluster, name, content, f"after all {K} holders crashed")
+    await assert_downloadable(cluster, name, content, f"after a {fault} of all {K} holders")
 
 
 async def test_two_contents_under_one_name_are_both_kept(cluster: FilesCluster) -> None:
@@ -76,25 +79,6 @@ async def test_two_contents_under_one_name_are_both_kept(cluster: FilesCluster) 
     )
     await assert_downloadable(cluster, name, first, "the first of two uploads")
     await assert_downloadable(cluster, name, second, "the second of two uploads")
-
-
-async def test_a_file_outlives_the_graceful_leave_of_its_holders(cluster: FilesCluster) -> None:
-    name, content = "leave.bin", random.Random(4).randbytes(50_000)
-    uploader = bystander(cluster, name)
-    await cluster.upload(uploader, name, content)
-    await cluster.repair_period()
-    original = cluster.storing(content)
-    assert len(original) == K
-    copies = [len(original)]
-    for number, holder in enumerate(original, 1):
-        await cluster.leave(holder)
-        await cluster.repair_period()
-        copies.append(len(cluster.storing(content)))
-        assert copies[-1] >= K, (
-            f"after leave {number} of {K} ({holder.name}) {copies[-1]} live nodes hold the "
-            f"bytes (copies after each repair period: {copies})"
-        )
-    await assert_downloadable(cluster, name, content, f"after all {K} holders left")
 
 
 async def test_an_owner_without_a_copy_relays_the_bytes(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,8 @@ from chordshare.errors import InvalidInput, InvalidName, StorageError
 from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey
 from chordshare.ring import IdSpace
 from chordshare.storage.records.store import DB_FILE, RecordStore
+from tests.records.conftest import SPACE, T0
 from tests.records.factory import WallClock, provider, record
-
-SPACE = IdSpace(8)
-T0 = 1_700_000_000.0
 
 
 def name_with_key(key: int, prefix: str = "f") -> str:
@@ -25,18 +22,6 @@ def name_with_key(key: int, prefix: str = "f") -> str:
         if SPACE.hash_key(name) == key:
             return name
     raise AssertionError(f"no name hashes to {key}")
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock(T0)
-
-
-@pytest.fixture
-async def store(tmp_path: Path, wall: WallClock) -> AsyncIterator[RecordStore]:
-    s = await RecordStore.open(tmp_path, SPACE, wall_clock=wall)
-    yield s
-    await s.close()
 
 
 async def test_put_get_round_trip(store: RecordStore) -> None:

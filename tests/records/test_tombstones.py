@@ -6,31 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from chordshare.model.manifest import Provider
-from chordshare.ring import IdSpace
 from chordshare.storage.records.store import DB_FILE, RecordStore
+from tests.records.conftest import SPACE, T0
 from tests.records.factory import WallClock, provider, record
 
-SPACE = IdSpace(8)
-T0 = 1_700_000_000.0
 TTL = 1800.0
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock(T0)
-
-
-@pytest.fixture
-async def store(tmp_path: Path, wall: WallClock) -> AsyncIterator[RecordStore]:
-    s = await RecordStore.open(tmp_path, SPACE, wall_clock=wall)
-    yield s
-    await s.close()
 
 
 def tombstone(p: Provider, expires_at: float) -> Provider:
