@@ -50,6 +50,7 @@ from chordshare.model.manifest import (
 from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
+from chordshare.service.config_rest import RestSettings
 from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE
 
 ENV_PREFIX = "CHORDSHARE_"
@@ -75,7 +76,7 @@ def quota_bytes(value: ByteQuota) -> int | None:
     return None if value == UNLIMITED else value
 
 
-class NodeConfig(BaseSettings):
+class NodeConfig(BaseSettings, RestSettings):
     """Everything a node reads at start. Build it with :func:`load_config`."""
 
     model_config = SettingsConfigDict(
