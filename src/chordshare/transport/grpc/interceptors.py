@@ -29,19 +29,24 @@ Around = Callable[[str, Any], AbstractAsyncContextManager[None]]
 ``/package.Service/Method`` path) runs with servicer ``context``."""
 
 
+def behavior_of(handler: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``handler``'s behaviour (whichever of its four kinds it is) and the ``grpc`` factory that
+    makes a handler of the same kind."""
+    if handler.request_streaming and handler.response_streaming:
+        return handler.stream_stream, grpc.stream_stream_rpc_method_handler
+    if handler.request_streaming:
+        return handler.stream_unary, grpc.stream_unary_rpc_method_handler
+    if handler.response_streaming:
+        return handler.unary_stream, grpc.unary_stream_rpc_method_handler
+    return handler.unary_unary, grpc.unary_unary_rpc_method_handler
+
+
 def wrap_handler(handler: Any, method: str, around: Around) -> Any:
     """``handler`` (a ``grpc.RpcMethodHandler`` or None) with its behaviour run inside
     ``around``; streaming kinds and (de)serializers are kept."""
     if handler is None:
         return None
-    if handler.request_streaming and handler.response_streaming:
-        behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
-    elif handler.request_streaming:
-        behavior, factory = handler.stream_unary, grpc.stream_unary_rpc_method_handler
-    elif handler.response_streaming:
-        behavior, factory = handler.unary_stream, grpc.unary_stream_rpc_method_handler
-    else:
-        behavior, factory = handler.unary_unary, grpc.unary_unary_rpc_method_handler
+    behavior, factory = behavior_of(handler)
 
     async def call(request: Any, context: Any) -> Any:
         async with around(method, context):

@@ -8,7 +8,9 @@ from the moment ``stop`` begins. Reflection lists every service so that ``grpcur
 ``list``/``describe``/call without the ``.proto`` files.
 
 Interceptors run in this order: metrics (outermost, so it sees the final status), then error
-translation (:mod:`chordshare.transport.grpc.interceptors`), then the servicer.
+translation (:mod:`chordshare.transport.grpc.interceptors`), then the rejection of requests that
+do not parse (:mod:`chordshare.transport.grpc.malformed`: INVALID_ARGUMENT, for every service,
+health and reflection included), then the servicer.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from chordshare.errors import ConfigError, InvalidInput
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import ring_pb2_grpc
 from chordshare.transport.grpc.interceptors import error_interceptor
+from chordshare.transport.grpc.malformed import MalformedRequestInterceptor, WarningLimiter
 from chordshare.transport.grpc.metrics import ServerMetrics
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES, server_options
 from chordshare.transport.grpc.ring.codec import WireCodec
@@ -100,6 +103,8 @@ class GrpcServer:
         self._service = service
         self._codec = WireCodec(space or IdSpace(), InvalidInput)
         self._metrics = metrics
+        self.malformed = WarningLimiter()
+        """Which malformed requests this server logs (one warning per peer per minute)."""
         self._registrars: list[Registrar] = []
         self._server: Any = None
         self._health: health.aio.HealthServicer | None = None
@@ -131,7 +136,12 @@ class GrpcServer:
             raise RuntimeError("GrpcServer already started")
         metrics = self._metrics or ServerMetrics.shared()
         server = grpc.aio.server(
-            interceptors=[metrics.interceptor(), error_interceptor()], options=self._options
+            interceptors=[
+                metrics.interceptor(),
+                error_interceptor(),
+                MalformedRequestInterceptor(self.malformed),
+            ],
+            options=self._options,
         )
         ring_pb2_grpc.add_RingServicer_to_server(RingServicer(self._service, self._codec), server)
         services = [RING_SERVICE_NAME]
