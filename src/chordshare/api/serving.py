@@ -8,6 +8,18 @@ a single range is served the same way (206), several ranges once the whole file 
 verified bytes are ever sent. If the download fails after the headers went out, the response is
 cut: the server closes the connection, so the client sees a body shorter than its
 ``Content-Length``, and the node logs why.
+
+Every byte response, and every 416, is inert (:func:`inert_headers`): an attachment with an RFC
+6266 file name, ``nosniff``, a sandboxing CSP, and a Content-Type from a short list of passive
+types, else ``application/octet-stream``. A file shared or uploaded by anyone is served from the
+node's own origin: an HTML page or an SVG with a script must be downloaded, never run there.
+
+Range headers (:func:`parse_ranges`) are parsed here, once, for both paths (Starlette's own
+parser is replaced by it). Malformed ones are refused with 416, as before (RFC 9110 §14.2 lets a
+server ignore or reject an invalid ranges-specifier; refusing tells the client why). Numbers are
+never converted past :data:`MAX_RANGE_DIGITS` digits: a longer one is larger than any file, so
+it means what RFC 9110 says (a first byte past the end: 416; a last byte or a suffix length past
+the end: the rest of the file). More than :data:`MAX_RANGES` ranges: 416.
 """
 
 from __future__ import annotations
@@ -38,12 +50,45 @@ SERVE_CHUNK_BYTES = 1 << 20
 64 KiB, which caps a 64 MiB response at a few hundred MB/s; 1 MiB matches the transfer chunks.
 A streamed response holds at most one such block per reader."""
 
-MAX_RANGES = 100
-"""Ranges one request may ask for (Starlette's own bound): more is a 416, not a multipart reply
-of a thousand parts."""
+MAX_RANGE_DIGITS = 19
+"""Digits of a Range number that are read (leading zeros aside): 19 reach past 2^63, more than
+any file's size. A longer number is taken as "beyond any file" without converting it (Python
+refuses to convert a few thousand digits, which was a 500)."""
 
-_RANGE_SPEC = re.compile(r"(\d+)-(\d*)|-(\d+)")
-_BYTES_PREFIX = "bytes="
+MAX_RANGES = 16
+"""Ranges one request may ask for: more is a 416, not a multipart reply of a thousand parts
+(RFC 9110 §14.2 lets a server reject many small ranges as a likely denial of service)."""
+
+SAFE_MEDIA_TYPES = frozenset(
+    {
+        "text/plain",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/flac",
+        "video/mp4",
+        "video/webm",
+        "application/zip",
+        "application/gzip",
+    }
+)
+"""Content-Types kept when guessed from a file's name: passive formats a browser renders (if at
+all) without running anything. Every other name is served as application/octet-stream."""
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox"
+"""No scripts, styles, frames or fetches, and an opaque origin: even a browser that renders a
+served file anyway cannot run it on the node's origin."""
+
+_RANGE_SPEC = re.compile(r"([0-9]+)-([0-9]*)|-([0-9]+)")
+_BEYOND: int = 10**MAX_RANGE_DIGITS
+"""What a number of more than MAX_RANGE_DIGITS digits counts as: more than any file's size."""
+
+
+class RangeProblem(Exception):
+    """Why a Range header cannot be served (the detail of the 416)."""
 
 
 async def serve(request: Request, held: HeldFile) -> Response:
@@ -59,15 +104,23 @@ async def serve(request: Request, held: HeldFile) -> Response:
     return _FileResponse(
         held.path,
         stat_result=st,
-        media_type=_media_type(name),
-        filename=name,
-        content_disposition_type="inline",
-        headers={CONTENT_HASH_HEADER: held.manifest.content_hash.hex()},
+        media_type=media_type(name),
+        headers={**inert_headers(name), CONTENT_HASH_HEADER: held.manifest.content_hash.hex()},
     )
 
 
 class _FileResponse(FileResponse):
     chunk_size = SERVE_CHUNK_BYTES
+    max_ranges = MAX_RANGES
+
+    @classmethod
+    def _parse_ranges(cls, range_: str, file_size: int) -> list[tuple[int, int]]:
+        """Starlette's range parsing, replaced by :func:`parse_ranges` (which :func:`serve`
+        already ran on this header: it cannot fail here)."""
+        try:
+            return parse_ranges("bytes=" + range_, file_size)
+        except RangeProblem:  # pragma: no cover - serve() answered 416 already
+            return []
 
 
 async def stream(request: Request, fetching: Fetching) -> Response:
@@ -86,7 +139,7 @@ async def stream(request: Request, fetching: Fetching) -> Response:
     headers = {
         "content-length": str(stop - start),
         "accept-ranges": "bytes",
-        "content-disposition": _inline(manifest.name),
+        **inert_headers(manifest.name),
         CONTENT_HASH_HEADER: manifest.content_hash.hex(),
     }
     if ranged:
@@ -98,7 +151,7 @@ async def stream(request: Request, fetching: Fetching) -> Response:
         stop,
         status_code=206 if ranged else 200,
         headers=headers,
-        media_type=_media_type(manifest.name),
+        media_type=media_type(manifest.name),
     )
 
 
@@ -164,56 +217,100 @@ def _span(request: Request, size: int) -> tuple[int, int, bool] | None:
     header = request.headers.get("range")
     if header is None or request.headers.get("if-range") is not None:
         return (0, size, False) if size else None
-    specs = header[len(_BYTES_PREFIX) :].split(",")
-    if len(specs) != 1:
+    ranges = parse_ranges(header, size)  # range_problem passed: no RangeProblem
+    if len(ranges) != 1:
         return None
-    match = _RANGE_SPEC.fullmatch(specs[0].strip())
-    if match is None:  # pragma: no cover - range_problem rejected it already
-        raise InvalidInput(f"malformed range {specs[0]!r}")
-    first, last, suffix = match.groups()
-    if suffix is not None:
-        return max(0, size - int(suffix)), size, True
-    return int(first), (min(int(last) + 1, size) if last else size), True
+    start, stop = ranges[0]
+    return start, stop, True
+
+
+def parse_ranges(header: str, size: int) -> list[tuple[int, int]]:
+    """The byte ranges ``[start, stop)`` a ``Range`` header asks of a ``size``-byte file, in
+    the header's order; raises RangeProblem unless every range is well formed and starts inside
+    the file (RFC 9110 §14.1.2). Bounded work: at most MAX_RANGES ranges, each number read to at
+    most MAX_RANGE_DIGITS digits."""
+    unit, equals, rest = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        raise RangeProblem("only byte ranges are supported (Range: bytes=first-last)")
+    if rest.count(",") >= MAX_RANGES:
+        raise RangeProblem(f"{rest.count(',') + 1} ranges, at most {MAX_RANGES} allowed")
+    ranges = []
+    for spec in (s.strip() for s in rest.split(",")):
+        match = _RANGE_SPEC.fullmatch(spec)
+        if match is None:
+            raise RangeProblem(f"malformed range {_clip(spec)!r}")
+        first, last, suffix = match.groups()
+        if suffix is not None:
+            length = _number(suffix)
+            if length == 0 or size == 0:
+                raise RangeProblem(f"range {_clip(spec)!r} selects no bytes of a {size}-byte file")
+            ranges.append((max(0, size - length), size))
+            continue
+        start = _number(first)
+        if start >= size:
+            raise RangeProblem(
+                f"range {_clip(spec)!r} starts at or after the end of a {size}-byte file"
+            )
+        if not last:
+            ranges.append((start, size))
+            continue
+        end = _number(last)
+        if end < start:
+            raise RangeProblem(f"range {_clip(spec)!r} ends before it starts")
+        ranges.append((start, min(end + 1, size)))
+    return ranges
 
 
 def range_problem(header: str | None, size: int) -> str | None:
-    """Why a ``Range`` header cannot be served from ``size`` bytes, or None (no header, or every
-    range in it is well formed and starts inside the file: RFC 9110 §14.1.2)."""
+    """Why a ``Range`` header cannot be served from ``size`` bytes, or None (no header, or
+    :func:`parse_ranges` accepts it)."""
     if header is None:
         return None
-    if not header.startswith(_BYTES_PREFIX):
-        return "only byte ranges are supported (Range: bytes=first-last)"
-    specs = [s.strip() for s in header[len(_BYTES_PREFIX) :].split(",")]
-    if len(specs) > MAX_RANGES:
-        return f"{len(specs)} ranges, at most {MAX_RANGES} allowed"
-    for spec in specs:
-        match = _RANGE_SPEC.fullmatch(spec)
-        if match is None:
-            return f"malformed range {spec!r}"
-        first, last, suffix = match.groups()
-        if suffix is not None:
-            if int(suffix) == 0 or size == 0:
-                return f"range {spec!r} selects no bytes of a {size}-byte file"
-        elif int(first) >= size:
-            return f"range {spec!r} starts at or after the end of a {size}-byte file"
-        elif last and int(last) < int(first):
-            return f"range {spec!r} ends before it starts"
+    try:
+        parse_ranges(header, size)
+    except RangeProblem as exc:
+        return str(exc)
     return None
 
 
 def unsatisfiable(problem: str, size: int) -> Response:
     response = error_response(416, problem, InvalidInput.__name__)
     response.headers["Content-Range"] = f"bytes */{size}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 
 
-def _media_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+def inert_headers(name: str) -> dict[str, str]:
+    """The headers that make a served file a download, never a page of the node's origin."""
+    return {
+        "content-disposition": attachment(name),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": CONTENT_SECURITY_POLICY,
+    }
 
 
-def _inline(name: str) -> str:
-    """``Content-Disposition`` as Starlette's FileResponse writes it for a held file."""
-    quoted = quote(name)
-    if quoted != name:
-        return f"inline; filename*=utf-8''{quoted}"
-    return f'inline; filename="{name}"'
+def media_type(name: str) -> str:
+    """The type guessed from ``name`` if it is on SAFE_MEDIA_TYPES, else octet-stream."""
+    guessed = mimetypes.guess_type(name, strict=False)[0]
+    return guessed if guessed in SAFE_MEDIA_TYPES else "application/octet-stream"
+
+
+def attachment(name: str) -> str:
+    """``Content-Disposition: attachment`` for ``name`` (RFC 6266): an ASCII ``filename`` for
+    old clients (each character outside printable ASCII, and each quote, backslash or percent
+    sign, replaced by ``_``), and the exact name as ``filename*``, UTF-8 percent-encoded."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _number(digits: str) -> int:
+    significant = digits.lstrip("0")
+    if len(significant) > MAX_RANGE_DIGITS:
+        return _BEYOND
+    return int(significant or "0")
+
+
+def _clip(spec: str) -> str:
+    """A range spec as quoted in an error detail: at most 40 characters."""
+    return spec if len(spec) <= 40 else spec[:37] + "..."
