@@ -11,11 +11,16 @@ from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 
 from chordshare.api.app import create_app
+from chordshare.api.auth import AuthPolicy
 from chordshare.node.ring.chord import ChordNode
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.sim.cluster import MemoryCluster
 
 BASE_URL = "http://node.test"
+TOKEN = "test-token-for-the-api-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TEST_AUTH = AuthPolicy(token=TOKEN)
+"""The policy of the test apps: open reads, writes with :data:`TOKEN`."""
 
 
 async def build_ring(
@@ -30,8 +35,15 @@ async def build_ring(
     return cluster
 
 
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+def client_for(
+    app: FastAPI, token: str | None = TOKEN, address: str = "127.0.0.1"
+) -> httpx.AsyncClient:
+    """A client of ``app`` sending ``token`` (none: ``None``) from ``address``."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 50000)),
+        base_url=BASE_URL,
+        headers={"Authorization": f"Bearer {token}"} if token is not None else {},
+    )
 
 
 def hexid(space: IdSpace, ident: int) -> str:
@@ -60,7 +72,7 @@ async def node(ring: MemoryCluster) -> ChordNode:
 
 @pytest.fixture
 async def http(node: ChordNode) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(create_app(node)) as client:
+    async with client_for(create_app(node, auth=TEST_AUTH)) as client:
         yield client
 
 

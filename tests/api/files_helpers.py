@@ -23,6 +23,7 @@ from chordshare.service.files import NodeFiles
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.transport.memory.records import MemoryRecordClient
 from chordshare.transport.memory.transfer import MemoryTransferClient
+from tests.api.conftest import TEST_AUTH, client_for
 
 PIECE = MIN_PIECE_SIZE
 """16 KiB pieces: files of a few hundred KiB have many, spread over several providers."""
@@ -44,9 +45,7 @@ class Member:
         return self.root / "data"
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://node.test"
-        )
+        return client_for(self.app)
 
 
 @dataclass
@@ -80,7 +79,7 @@ class FilesRing:
         self.cluster.network.register(
             node.me, ring=node, records=files.records, transfer=files.transfer
         )
-        app = install_files(create_app(node), files)
+        app = install_files(create_app(node, auth=TEST_AUTH), files)
         member = Member(node, files, app, root)
         self.members.append(member)
         if via is not None:

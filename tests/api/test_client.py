@@ -19,11 +19,18 @@ from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring import PeerRef
 from chordshare.sim.cluster import MemoryCluster
-from tests.api.conftest import BASE_URL, build_ring, middle_node, sync_transport
+from tests.api.conftest import (
+    BASE_URL,
+    TEST_AUTH,
+    TOKEN,
+    build_ring,
+    middle_node,
+    sync_transport,
+)
 
 
 def api_for(app: FastAPI) -> AsyncNodeApi:
-    return AsyncNodeApi(BASE_URL, transport=httpx.ASGITransport(app=app))
+    return AsyncNodeApi(BASE_URL, transport=httpx.ASGITransport(app=app), token=TOKEN)
 
 
 def mock_api(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncNodeApi:
@@ -37,7 +44,7 @@ async def test_async_client_reads_every_endpoint(ring: MemoryCluster, node: Chor
     async def on_leave() -> None:
         done.append("left")
 
-    async with api_for(create_app(node, on_leave=on_leave)) as api:
+    async with api_for(create_app(node, on_leave=on_leave, auth=TEST_AUTH)) as api:
         view = await api.node()
         assert view.id == space.hex(node.me.id)
         assert view.peer().to_ref() == node.me
@@ -65,7 +72,7 @@ async def test_async_client_reads_every_endpoint(ring: MemoryCluster, node: Chor
 
 
 async def test_async_client_raises_the_servers_errors(node: ChordNode) -> None:
-    async with api_for(create_app(node)) as api:
+    async with api_for(create_app(node, auth=TEST_AUTH)) as api:
         with pytest.raises(errors.InvalidInput, match="hex digits"):
             await api.lookup_id("xyz")
         with pytest.raises(errors.InvalidInput, match="must not be empty"):
@@ -96,8 +103,8 @@ def test_sync_client_against_the_app() -> None:
     with start_blocking_portal() as portal:
         ring = portal.call(build_ring, 5)
         node = middle_node(ring)
-        transport = sync_transport(portal, create_app(node))
-        with NodeApi(BASE_URL, transport=transport) as api:
+        transport = sync_transport(portal, create_app(node, auth=TEST_AUTH))
+        with NodeApi(BASE_URL, transport=transport, token=TOKEN) as api:
             assert api.node().id == ring.space.hex(node.me.id)
             assert len(api.peers().peers) == 4
             owner = api.lookup("holiday.jpg").owner.to_ref().id

@@ -23,9 +23,9 @@ def test_exported_members() -> None:
 
 def test_create_app_signature() -> None:
     params = inspect.signature(create_app).parameters
-    assert list(params) == ["node", "on_leave", "registry"]
-    assert params["on_leave"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert params["registry"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(params) == ["node", "on_leave", "registry", "auth"]
+    for name in ("on_leave", "registry", "auth"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def test_client_methods() -> None:

@@ -13,6 +13,7 @@ import pytest
 from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import InvalidName, LimitExceeded, NotFound, PeerUnavailable
 from chordshare.model.manifest import FileRecord
+from tests.api.conftest import TOKEN
 from tests.api.files_helpers import FilesRing, Member, make_ring
 
 
@@ -25,7 +26,7 @@ async def ring(tmp_path: Path) -> AsyncIterator[FilesRing]:
 
 def api(member: Member) -> AsyncNodeApi:
     return AsyncNodeApi(
-        "http://node.test", transport=httpx.ASGITransport(app=member.app), retries=0
+        "http://node.test", transport=httpx.ASGITransport(app=member.app), retries=0, token=TOKEN
     )
 
 

@@ -13,7 +13,7 @@ from chordshare.api.app import create_app
 from chordshare.api.metrics import HOP_BUCKETS, hop_buckets
 from chordshare.node.ring.chord import ChordNode
 from chordshare.sim.cluster import MemoryCluster
-from tests.api.conftest import client_for
+from tests.api.conftest import TEST_AUTH, client_for
 
 METRIC_NAMES = {
     "chordshare_lookups",
@@ -69,7 +69,7 @@ async def test_leave_runs_the_handler_once_in_the_background(
         await ring.leave(node)
         done.set()
 
-    async with client_for(create_app(node, on_leave=on_leave)) as http:
+    async with client_for(create_app(node, on_leave=on_leave, auth=TEST_AUTH)) as http:
         first = await http.post("/api/v1/leave")
         second = await http.post("/api/v1/leave")
         release.set()
@@ -91,7 +91,7 @@ async def test_leave_handler_failure_is_logged(
         failed.set()
         raise RuntimeError("neighbours unreachable")
 
-    app = create_app(node, on_leave=on_leave)
+    app = create_app(node, on_leave=on_leave, auth=TEST_AUTH)
     async with client_for(app) as http:
         assert (await http.post("/api/v1/leave")).status_code == 202
     task = app.state.chordshare.leave_task

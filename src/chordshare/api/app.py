@@ -9,11 +9,13 @@ node of an in-memory cluster and talk to it through ``httpx.ASGITransport``.
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from chordshare.api import metrics
+from chordshare.api.auth import READ_ACCESS, AuthPolicy, auth_responses, auth_state, install_auth
 from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
 from chordshare.api.metrics import NodeCollector
@@ -32,6 +34,12 @@ Any node is an entry point. Ring ids are lowercase hex strings zero-padded to th
 **Discovery.** A node joining the ring through a seed knows only the seed's REST URL: it reads
 `GET /api/v1/node` (`id`, `grpc_address`, `ring_bits`) and then joins over gRPC. Nodes exchange
 what they know with `GET /api/v1/peers`.
+
+**Access.** Reads are open unless the node sets `closed_reads`; uploads and operations (leave)
+need `Authorization: Bearer <token>` (the node's `api_token`, or the file `api_token` in its
+data_dir): 401 without it, 403 with a wrong one, 429 after too many failures from one address.
+A token in the query string is refused (400). State-changing requests with a form content type
+get 415, with an `Origin` other than the node's own or its `allowed_origins` 403.
 """
 
 TAGS = [
@@ -52,6 +60,7 @@ def create_app(
     *,
     on_leave: LeaveHandler | None = None,
     registry: CollectorRegistry | None = None,
+    auth: AuthPolicy | None = None,
 ) -> FastAPI:
     """The FastAPI app serving ``node``.
 
@@ -60,6 +69,8 @@ def create_app(
     Prometheus registry exposed at ``/metrics``; the app registers a :class:`NodeCollector` for
     ``node`` on it, so pass the registry other layers use, once per node (a second collector for
     the same names raises ``ValueError``). By default the app gets a private registry.
+    ``auth``: who may read and write (:mod:`chordshare.api.auth`); by default reads are open and
+    writes need a random token nobody knows, i.e. are refused.
     """
     registry = registry if registry is not None else CollectorRegistry()
     registry.register(NodeCollector(node))
@@ -71,10 +82,19 @@ def create_app(
     )
     app.state.chordshare = ApiContext(node=node, registry=registry, on_leave=on_leave)
     install_error_handlers(app)
-    app.include_router(ring_routes.router)
+    install_auth(app, auth if auth is not None else AuthPolicy())
+    app.include_router(ring_routes.router, **_reads(app))
     app.include_router(ops_routes.router)
-    app.include_router(metrics.router)
+    app.include_router(metrics.router, **_reads(app))
     return app
+
+
+def _reads(app: FastAPI) -> dict[str, Any]:
+    """``include_router`` arguments of a router of reads: the token check when reads are
+    closed, documented as such."""
+    if not auth_state(app).policy.closed_reads:
+        return {}
+    return {"dependencies": READ_ACCESS, "responses": auth_responses(same_site=False)}
 
 
 def install_files(app: FastAPI, files: FilesFacade) -> FastAPI:
@@ -83,6 +103,7 @@ def install_files(app: FastAPI, files: FilesFacade) -> FastAPI:
     Call it before the app serves its first request (the OpenAPI document is built once)."""
     app_context(app).files = files
     app.openapi_tags = [*(app.openapi_tags or []), FILES_TAG]
-    app.include_router(content_routes.router)  # first: its path also matches a record's
-    app.include_router(files_routes.router)
+    # content first: its path also matches a record's
+    app.include_router(content_routes.router, **_reads(app))
+    app.include_router(files_routes.router, **_reads(app))
     return app

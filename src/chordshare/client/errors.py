@@ -53,6 +53,18 @@ were ours: they fall back to the status mapping."""
 M = TypeVar("M", bound=BaseModel)
 
 
+class AccessDenied(InvalidInput):
+    """The node refused the request's token: ``status`` 401 (none sent), 403 (wrong, or a
+    refused origin) or 429 (too many failures from this address)."""
+
+    def __init__(self, detail: str, status: int) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+ACCESS_STATUSES = frozenset({401, 403, 429})
+
+
 @contextmanager
 def translate_transport_errors(url: str) -> Iterator[None]:
     """httpx's exceptions -> chordshare's, with the URL that failed."""
@@ -80,6 +92,8 @@ def error_from_response(response: httpx.Response) -> ChordshareError:
         detail, name = body.detail, body.error
     except ValidationError:
         detail, name = response.text[:200] or response.reason_phrase, None
+    if status in ACCESS_STATUSES:
+        return AccessDenied(detail, status)
     cls = REMOTE_ERRORS.get(name or "")
     if cls is None:
         if status == 404:

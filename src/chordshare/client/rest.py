@@ -18,6 +18,10 @@ File methods (``files``, ``network_file``, ``network_files``, ``put``, ``content
 :mod:`chordshare.client.files`; the translation of failures in
 :mod:`chordshare.client.errors`.
 
+``token``: the node's API token, sent as ``Authorization: Bearer <token>`` on every request;
+uploads and leave need it, and reads too on a node with ``closed_reads``. A node that refuses it
+raises :class:`~chordshare.client.errors.AccessDenied`.
+
 Connection attempts are retried by httpx's own transport (``retries``: only failures to
 connect, so no request is ever sent twice). Tests inject a transport (``httpx.ASGITransport`` for
 the async client) and then configure retries on it themselves.
@@ -42,6 +46,7 @@ from chordshare.api.schemas.ring import (
 )
 from chordshare.client.errors import (
     REMOTE_ERRORS,
+    AccessDenied,
     decode,
     error_from_response,
     translate_transport_errors,
@@ -50,8 +55,10 @@ from chordshare.client.files import AsyncFilesMethods, FilesMethods
 
 __all__ = [
     "REMOTE_ERRORS",
+    "AccessDenied",
     "AsyncNodeApi",
     "NodeApi",
+    "auth_headers",
     "decode",
     "error_from_response",
     "normalize_base_url",
@@ -109,6 +116,11 @@ def _health() -> _Call[Health]:
     return _Call("GET", "/healthz", Health)
 
 
+def auth_headers(token: str | None) -> dict[str, str]:
+    """The bearer header for ``token`` (none without one)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def normalize_base_url(base_url: str) -> str:
     """``host:port`` is taken as ``http://host:port``; a trailing slash is dropped."""
     url = base_url.strip()
@@ -127,12 +139,14 @@ class NodeApi(FilesMethods):
         *,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         with translate_transport_errors(self.base_url):
             self._http = httpx.Client(
                 base_url=self.base_url,
                 timeout=timeout,
+                headers=auth_headers(token),
                 transport=transport
                 if transport is not None
                 else httpx.HTTPTransport(retries=retries),
@@ -191,12 +205,14 @@ class AsyncNodeApi(AsyncFilesMethods):
         *,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         with translate_transport_errors(self.base_url):
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=timeout,
+                headers=auth_headers(token),
                 transport=(
                     transport
                     if transport is not None

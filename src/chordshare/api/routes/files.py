@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
+from chordshare.api.auth import WRITE_ACCESS, auth_responses
 from chordshare.api.deps import FilesDep, NodeDep
 from chordshare.api.errors import error_response, error_responses
 from chordshare.api.schemas.files import (
@@ -189,10 +190,12 @@ async def get_network_file(
     "The node spools and hashes them, stores the file on the owner of the name and its k-1 "
     "successors (each verifies every piece and stores durably before it acknowledges) and "
     "publishes the record with them as providers. 201 with the record and the holders; 413 "
-    "over the node's `max_file_bytes`; 503 when not enough holders could store it.",
+    "over the node's `max_file_bytes`; 503 when not enough holders could store it. Needs the "
+    "node's API token.",
     status_code=201,
     response_model=UploadAnswer,
-    responses=error_responses(400, 413, 422, 503, 504),
+    responses={**error_responses(400, 413, 422, 503, 504), **auth_responses(same_site=True)},
+    dependencies=WRITE_ACCESS,
 )
 async def put_network_file(
     request: Request, node: NodeDep, files: FilesDep, name: NamePath

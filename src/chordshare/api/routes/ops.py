@@ -7,6 +7,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, status
 
+from chordshare.api.auth import WRITE_ACCESS, auth_responses
 from chordshare.api.deps import ApiContext, ContextDep, NodeDep
 from chordshare.api.errors import error_responses
 from chordshare.api.schemas.ring import Health, LeaveAccepted
@@ -33,10 +34,11 @@ async def healthz(node: NodeDep) -> Health:
     description="Starts the node's graceful leave (hand records and neighbours over, then stop) "
     "in the background and answers 202 at once, so the reply is not cut off by the shutdown. "
     "Repeating the call while the leave runs starts nothing new. 501 when this node was "
-    "started without a leave handler.",
+    "started without a leave handler. Needs the node's API token.",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=LeaveAccepted,
-    responses=error_responses(501),
+    responses={**error_responses(501), **auth_responses(same_site=True)},
+    dependencies=WRITE_ACCESS,
 )
 async def leave(context: ContextDep) -> LeaveAccepted:
     if context.on_leave is None:
