@@ -114,19 +114,13 @@ def assert_fixed_details(details: str) -> None:
 
 
 async def rejected(channel: Any, method: MethodDescriptor, *messages: bytes) -> str:
-    """Send ``messages``, assert INVALID_ARGUMENT and return its details.
-
-    The transfer service's hand codec words its own details (``InvalidInput: bad ...``): for a
-    ``DownloadRequest`` they still quote protobuf's parse error, so only the absence of a
-    traceback is checked there."""
+    """Send ``messages``, assert INVALID_ARGUMENT with details free of Python internals, and
+    return them (the transfer service's hand codec words its own)."""
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await call_raw(channel, method, *messages)
     assert failed.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (path(method), failed.value)
     details = failed.value.details() or ""
-    if method.containing_service.full_name == TRANSFER_SERVICE:
-        assert "Traceback" not in details, details
-    else:
-        assert_fixed_details(details)
+    assert_fixed_details(details)
     return details
 
 

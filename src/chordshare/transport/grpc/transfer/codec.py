@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError
+
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
@@ -183,8 +185,11 @@ def decode_upload_request(message: bytes) -> UploadItem | Malformed:
 def _manifest(body: bytes) -> FileManifest:
     try:
         header = pb.UploadHeader.FromString(body)
+    except DecodeError as exc:  # its text names protobuf internals: say it plainly
+        raise _Bad(f"not a valid {pb.UploadHeader.DESCRIPTOR.full_name}") from exc
+    try:
         return FileManifest(header.name, header.size, header.piece_size, tuple(header.piece_hashes))
-    except Exception as exc:  # protobuf DecodeError or FileManifest's ValueError
+    except ValueError as exc:  # what FileManifest refuses, in its own words
         raise _Bad(f"bad header: {exc}") from exc
 
 
@@ -201,8 +206,10 @@ def encode_download_request(content_hash: bytes, first_piece: int, piece_count: 
 def decode_download_request(message: bytes) -> pb.DownloadRequest | Malformed:
     try:
         return pb.DownloadRequest.FromString(message)
-    except Exception as exc:  # protobuf's DecodeError
-        return Malformed(f"bad DownloadRequest: {exc}")
+    except DecodeError:
+        return Malformed(
+            f"malformed request: not a valid {pb.DownloadRequest.DESCRIPTOR.full_name}"
+        )
 
 
 class UploadResponseCodec:
