@@ -17,6 +17,10 @@ from tests.conftest import FAST, node_dirs
 
 _hosts = itertools.count()
 
+TOKEN = "test-token-for-the-service-tests"
+"""The ``api_token`` of the test nodes (``api_token=""`` gives a node its token file)."""
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 def new_host() -> str:
     """A loopback address of its own per node (127.0.0.100 and up)."""
@@ -31,6 +35,7 @@ def config(**values: Any) -> NodeConfig:
             "listen_host": new_host(),
             "grpc_port": 0,
             "http_port": 0,
+            "api_token": TOKEN,
             **values,
         }
     )

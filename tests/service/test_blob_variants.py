@@ -14,7 +14,7 @@ import httpx
 from chordshare.api.schemas.files import UploadAnswer
 from chordshare.node.ring.chord import ChordNode
 from chordshare.storage.files.blobs import BlobStore
-from tests.service.conftest import Running, until, wait_ring
+from tests.service.conftest import AUTH, Running, until, wait_ring
 from tests.service.test_files_service import dirs, files_of, holders, node_id
 
 FILES = "/api/v1/network/files"
@@ -26,14 +26,14 @@ def node_of(running: Running) -> ChordNode:
 
 
 async def put(url: str, name: str, content: bytes) -> UploadAnswer:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH) as http:
         answer = await http.put(f"{FILES}/{name}", content=content)
     assert answer.status_code == 201, answer.text
     return UploadAnswer.model_validate_json(answer.content)
 
 
 async def get(url: str, name: str, content_hash: str) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH) as http:
         return await http.get(f"{FILES}/{name}/content", params={"content_hash": content_hash})
 
 

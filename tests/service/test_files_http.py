@@ -18,7 +18,7 @@ from chordshare.client.rest import NodeApi
 from chordshare.errors import InvalidName, LimitExceeded, NotFound
 from tests.api.files_helpers import files_under
 from tests.api.test_files_names import BAD_NAMES, routes
-from tests.service.conftest import wait_ring
+from tests.service.conftest import TOKEN, wait_ring
 from tests.service.test_files_service import dirs
 
 QUIET = {"rescan_interval": 3600.0}
@@ -33,6 +33,7 @@ def raw_request(url: str, method: str, target: str, body: bytes = b"") -> int:
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         head = (
             f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         sock.sendall(head.encode("latin-1") + body)
@@ -44,7 +45,7 @@ def raw_request(url: str, method: str, target: str, body: bytes = b"") -> int:
 
 def sync_client_round_trip(url: str, other: str, source: Path) -> None:
     sent: list[int] = []
-    with NodeApi(url) as api:
+    with NodeApi(url, token=TOKEN) as api:
         answer = api.put("via-sync.bin", source, on_progress=sent.append)
         assert sent[-1] == source.stat().st_size
         assert len(answer.holders) == 2
@@ -76,7 +77,7 @@ async def test_the_blocking_client_against_real_nodes(
 
 def put_too_much(url: str, size: int) -> list[type[Exception]]:
     raised: list[type[Exception]] = []
-    with NodeApi(url) as api:
+    with NodeApi(url, token=TOKEN) as api:
         for body in (bytes(size), iter([bytes(size // 4)] * 4)):
             try:
                 api.put("too-big.bin", body)

@@ -18,7 +18,7 @@ from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import ConfigError, NotFound
 from chordshare.service.files import NodeFiles
 from chordshare.service.node_service import NodeService
-from tests.service.conftest import Running, config, new_host, until, wait_ring
+from tests.service.conftest import TOKEN, Running, config, new_host, until, wait_ring
 
 PIECE = 16 << 10
 """Small pieces: files of a few hundred KiB span many, spread over several providers."""
@@ -118,7 +118,7 @@ async def test_upload_goes_to_owner_and_successor_and_outlives_the_uploader(
     )
     expected = holders(uploader.service, ids, name, k)
     content = random.Random(2).randbytes(333_333)
-    async with AsyncNodeApi(uploader.url) as api:
+    async with AsyncNodeApi(uploader.url, token=TOKEN) as api:
         answer = await api.put(name, content)
     assert [int(h.id, 16) for h in answer.holders] == expected
     assert [int(p.node_id, 16) for p in answer.record.providers] == expected
@@ -181,7 +181,7 @@ async def test_a_restart_keeps_records_blobs_and_hashes(
     first = await launch(listen_host=new_host(), **values)
     assert files_of(first).last_scan is not None
     assert files_of(first).last_scan.hashed == 1
-    async with AsyncNodeApi(first.url) as api:
+    async with AsyncNodeApi(first.url, token=TOKEN) as api:
         await api.put("uploaded.bin", b"uploaded\n" * 1000)
     old_id = node_id(first)
     first.service.request_stop("test: restart")

@@ -14,7 +14,7 @@ from chordshare.client.rest import AsyncNodeApi
 from chordshare.errors import ConfigError, JoinFailed
 from chordshare.service.logs import NodeLogFilter
 from chordshare.service.node_service import NodeService
-from tests.service.conftest import config, new_host, wait_ring
+from tests.service.conftest import TOKEN, config, new_host, wait_ring
 
 
 async def test_ready_line_and_stop(launch: Callable[..., Any]) -> None:
@@ -35,7 +35,7 @@ async def test_join_then_leave_over_rest(launch: Callable[..., Any]) -> None:
     second = await launch(seeds=[first.url])
     third = await launch(seeds=[second.url, first.url])
     await wait_ring(first, 3)
-    async with AsyncNodeApi(third.url) as api:
+    async with AsyncNodeApi(third.url, token=TOKEN) as api:
         accepted = await api.leave()
     assert accepted.status == "leaving"
     assert await asyncio.wait_for(third.task, 10) == 0

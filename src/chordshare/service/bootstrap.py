@@ -45,15 +45,20 @@ class SeedDiscovery:
         timeout: float,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
-        """``transport``: tests pass ``httpx.ASGITransport`` to reach an app in process."""
+        """``transport``: tests pass ``httpx.ASGITransport`` to reach an app in process.
+        ``token``: sent to the seeds (a ring with closed reads shares one API token)."""
         self.space = space
         self.timeout = timeout
         self.transport = transport
+        self.token = token
 
     async def __call__(self, url: str) -> PeerRef:
         # retries=0: join_through_seeds retries the whole step, with its own backoff.
-        async with AsyncNodeApi(url, self.timeout, retries=0, transport=self.transport) as api:
+        async with AsyncNodeApi(
+            url, self.timeout, retries=0, transport=self.transport, token=self.token
+        ) as api:
             view = await api.node()
         if view.ring_bits != self.space.bits:
             raise ConfigError(

@@ -42,12 +42,13 @@ from chordshare.errors import PeerError
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.maintenance import MERGE_EVERY, Maintenance
 from chordshare.ring import IdSpace, PeerRef
+from chordshare.service.api_token import access_policy, resolve_token
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
 from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
 from chordshare.service.logs import NodeLogFilter
-from chordshare.service.rest import RestServer
+from chordshare.service.rest import RestServer, http_scheme
 from chordshare.service.sockets import bind_socket, listen_on, reserve_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.grpc.records.client import GrpcRecordClient
@@ -158,6 +159,11 @@ class NodeService:
             cleanup.callback(self._http_socket.close)
         # First of all, before any port or store: a second node on this data_dir stops here.
         cleanup.callback(DataDirLock.acquire(cfg.data_dir).release)
+        token, token_file = resolve_token(cfg)
+        if token_file is not None:
+            self.announce(f"REST API token (Authorization: Bearer) in {token_file}")
+        if cfg.closed_reads:
+            self._discover.token = token
         # The id hashes the gRPC address, so with port 0 the port must be known before the node
         # is built, yet gRPC binds only when the server starts (after the node exists): the
         # reservation holds the port until then.
@@ -173,7 +179,7 @@ class NodeService:
         me = PeerRef(
             self.space.node_id(host_port(cfg.advertise_host, grpc_port)),
             host_port(cfg.advertise_host, grpc_port),
-            f"http://{host_port(cfg.advertise_host, http_sock.getsockname()[1])}",
+            f"{http_scheme(cfg)}://{host_port(cfg.advertise_host, http_sock.getsockname()[1])}",
         )
         short = self.space.short(me.id)
         if self.log_filter is not None:
@@ -213,10 +219,11 @@ class NodeService:
             reserved.close()
         await grpc_server.start()
         cleanup.push_async_callback(grpc_server.stop, cfg.shutdown_grace)
+        policy = access_policy(cfg, token, me.http_url, int(http_sock.getsockname()[1]))
         app = install_files(
-            create_app(node, on_leave=self._leave_and_exit, registry=registry), files
+            create_app(node, on_leave=self._leave_and_exit, registry=registry, auth=policy), files
         )
-        rest = RestServer(app, http_sock, grace=cfg.shutdown_grace)
+        rest = RestServer(app, http_sock, grace=cfg.shutdown_grace, settings=cfg)
         await rest.start()
         cleanup.push_async_callback(rest.stop)
         log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
