@@ -7,9 +7,9 @@ one concept: these are the knobs of the REST API's security and bounds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 TOKEN_FILE = "api_token"
@@ -65,3 +65,17 @@ class RestSettings(BaseModel):
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return split_list(value)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        if bool(self.tls_certfile) != bool(self.tls_keyfile):
+            given, missing = (
+                ("tls_certfile", "tls_keyfile")
+                if self.tls_certfile
+                else ("tls_keyfile", "tls_certfile")
+            )
+            raise ValueError(
+                f"{given} is set but {missing} is not: HTTPS needs both (the PEM certificate "
+                "chain and its private key), plain HTTP neither"
+            )
+        return self

@@ -48,7 +48,7 @@ from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
 from chordshare.service.logs import NodeLogFilter
-from chordshare.service.rest import RestServer
+from chordshare.service.rest import RestServer, http_scheme
 from chordshare.service.sockets import bind_socket, listen_on, reserve_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.grpc.records.client import GrpcRecordClient
@@ -179,7 +179,7 @@ class NodeService:
         me = PeerRef(
             self.space.node_id(host_port(cfg.advertise_host, grpc_port)),
             host_port(cfg.advertise_host, grpc_port),
-            f"http://{host_port(cfg.advertise_host, http_sock.getsockname()[1])}",
+            f"{http_scheme(cfg)}://{host_port(cfg.advertise_host, http_sock.getsockname()[1])}",
         )
         short = self.space.short(me.id)
         if self.log_filter is not None:
@@ -223,7 +223,7 @@ class NodeService:
         app = install_files(
             create_app(node, on_leave=self._leave_and_exit, registry=registry, auth=policy), files
         )
-        rest = RestServer(app, http_sock, grace=cfg.shutdown_grace)
+        rest = RestServer(app, http_sock, grace=cfg.shutdown_grace, settings=cfg)
         await rest.start()
         cleanup.push_async_callback(rest.stop)
         log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
