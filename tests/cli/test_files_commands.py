@@ -78,9 +78,18 @@ def found(url: str, name: str) -> bool:
     return True
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+def cli(*args: str, owner: Path | None = None) -> tuple[int, str, str]:
+    """Run the CLI; ``owner``: the data_dir of the node whose owner runs it (its token file is
+    found through ``CHORDSHARE_DATA_DIR``, as for a node started with that setting)."""
+    env = {"COLUMNS": "200"}
+    if owner is not None:
+        env["CHORDSHARE_DATA_DIR"] = str(owner)
+    result = runner.invoke(app, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
+
+
+def data_dir(ring: tuple[ServiceRing, list[NodeService], Path], index: int) -> Path:
+    return ring[2] / f"s{index}" / "data"
 
 
 def one_line_error(status: int, out: str, err: str, expected: str = "") -> None:
@@ -200,7 +209,14 @@ def test_put_then_get_from_another_node(ring: Ring, tmp_path: Path) -> None:
     source = tmp_path / "local-name.bin"
     source.write_bytes(random.Random(7).randbytes(200 << 10))
     status, out, err = cli(
-        "put", str(source), "--name", "uploaded.bin", "--node", url(ring, 1), "--json"
+        "put",
+        str(source),
+        "--name",
+        "uploaded.bin",
+        "--node",
+        url(ring, 1),
+        "--json",
+        owner=data_dir(ring, 1),
     )
     assert status == 0, err
     answer = json.loads(out)
@@ -217,7 +233,7 @@ def test_put_then_get_from_another_node(ring: Ring, tmp_path: Path) -> None:
     assert (out_dir / "uploaded.bin").read_bytes() == source.read_bytes()
     assert sum(p["pieces"] for p in report["providers"]) == 4
     # The table form names the holders.
-    status, out, err = cli("put", str(source), "--node", url(ring, 0))
+    status, out, err = cli("put", str(source), "--node", url(ring, 0), owner=data_dir(ring, 0))
     assert status == 0, err
     assert "local-name.bin stored" in out
     assert "3 holders" in out

@@ -3,12 +3,20 @@
 Each command takes ``--node URL`` (default ``$CHORDSHARE_NODE``, else http://127.0.0.1:8000)
 and ``--json``, which prints the node's answer as JSON (the REST contract's models) instead of a
 table. Any failure, an unreachable node included, is one line on stderr and exit status 1.
+
+Commands that change the network (``put``, ``leave``) send the node's API token, found in this
+order: ``--token``, ``$CHORDSHARE_API_TOKEN``, then the token of the node that ``chordshare node``
+would start here with the same ``--config`` (default ``$CHORDSHARE_CONFIG``, else no file) and
+environment: its ``api_token`` setting, else the file ``api_token`` in its data_dir (``data``
+under the current directory by default). So the owner of a node runs them from where the node
+runs, with nothing more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -18,6 +26,7 @@ from rich.table import Table
 
 from chordshare.cli import render
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.client.errors import AccessDenied
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError
 
@@ -41,15 +50,66 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the answer as JSON instead of a table.")
 ]
 
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="CHORDSHARE_API_TOKEN",
+        help="The node's API token. Default: the api_token of the node --config (or ./data) "
+        "describes, else its data_dir/api_token file.",
+        metavar="TOKEN",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="CHORDSHARE_CONFIG",
+        dir_okay=False,
+        metavar="FILE",
+        help="The node's config file, to find its token when --token is not given.",
+    ),
+]
+
+TOKEN_HINT = (
+    "pass the node's API token with --token or CHORDSHARE_API_TOKEN, or run where the node runs "
+    "(its --config FILE, else ./data/api_token)"
+)
+
 app = typer.Typer()
 
 
-@contextmanager
-def connected(node: str) -> Iterator[NodeApi]:
-    """A client of ``node``; every chordshare error becomes a one-line exit."""
+def owner_token(token: str | None, config: Path | None) -> str | None:
+    """The token to send: ``token`` if given, else the one of the node ``config`` describes
+    (its ``api_token``, else its token file); ``None`` when there is none."""
+    if token:
+        return token
+    # Imported here: the read-only commands should not pay for the config model.
+    from chordshare.errors import ConfigError
+    from chordshare.service.api_token import read_token_file, token_path
+    from chordshare.service.loading import load_config
+
     try:
-        with NodeApi(node, TIMEOUT) as api:
+        resolved = load_config(config)
+        if resolved.api_token:
+            return resolved.api_token
+        path = token_path(resolved)
+        return read_token_file(path) if path.exists() or path.is_symlink() else None
+    except ConfigError as exc:
+        fail(f"cannot read the API token: {exc}", RUNTIME_ERROR_STATUS)
+
+
+@contextmanager
+def connected(node: str, token: str | None = None) -> Iterator[NodeApi]:
+    """A client of ``node`` sending ``token``; every chordshare error becomes a one-line exit."""
+    try:
+        with NodeApi(node, TIMEOUT, token=token) as api:
             yield api
+    except AccessDenied as exc:
+        reason = "no token found" if token is None and exc.status == 401 else str(exc)
+        fail(f"the node refused: {reason}; {TOKEN_HINT}", RUNTIME_ERROR_STATUS)
     except ChordshareError as exc:
         fail(str(exc), RUNTIME_ERROR_STATUS)
 
@@ -88,6 +148,22 @@ def peers(node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False) -> None:
     """The peers the node knows (successors, fingers, predecessor)."""
     with connected(node) as api:
         show(api.peers(), as_json, render.peers_table)
+
+
+@app.command("leave")
+def leave(
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+    token: TokenOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Tell the node to leave the ring gracefully and exit (needs its API token)."""
+    with connected(node, owner_token(token, config)) as api:
+        answer = api.leave()
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+    else:
+        typer.echo(f"node {answer.id} is leaving the ring")
 
 
 @app.command("info")

@@ -48,10 +48,23 @@ def example() -> str:
     return "\n".join(out) + "\n"
 
 
+SECRET_FIELDS = frozenset({"api_token"})
+"""Printed masked: the output of ``chordshare config`` ends up in terminals and bug reports."""
+
+
+def mask(secret: str) -> str:
+    """``""`` stays empty (it means something: use the token file); anything else is hidden."""
+    return "********" if secret else ""
+
+
 def effective(config: NodeConfig) -> str:
-    return "".join(
-        f"{name} = {toml_value(getattr(config, name))}\n" for name in NodeConfig.model_fields
-    )
+    lines = []
+    for name in NodeConfig.model_fields:
+        value = getattr(config, name)
+        if name in SECRET_FIELDS:
+            value = mask(str(value))
+        lines.append(f"{name} = {toml_value(value)}\n")
+    return "".join(lines)
 
 
 def register(app: typer.Typer) -> None:

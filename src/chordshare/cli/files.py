@@ -27,9 +27,12 @@ from chordshare.cli import files_render as render
 from chordshare.cli.client import (
     DEFAULT_NODE,
     TIMEOUT,
+    ConfigOption,
     JsonOption,
     NodeOption,
+    TokenOption,
     connected,
+    owner_token,
     show,
 )
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
@@ -157,10 +160,15 @@ def put(
     ] = None,
     node: NodeOption = DEFAULT_NODE,
     as_json: JsonOption = False,
+    token: TokenOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Upload FILE into the network through the node: it is stored on the k nodes that hold
-    its name (owner and successors), which then provide it; prints them."""
+    its name (owner and successors), which then provide it; prints them. Needs the node's API
+    token: --token, $CHORDSHARE_API_TOKEN, or the token of the node --config describes (by
+    default ./data/api_token, where `chordshare node` run here keeps it)."""
     name = _check_name(name if name is not None else file.name)
+    secret = owner_token(token, config)
     try:
         size = file.stat().st_size
         if not file.is_file():
@@ -170,7 +178,7 @@ def put(
         fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
     began = time.monotonic()
     try:
-        with handle, connected(node) as api:
+        with handle, connected(node, secret) as api:
             answer = send(api, handle, name, size, Console(stderr=True))
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
