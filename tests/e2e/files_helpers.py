@@ -71,9 +71,13 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def cli_env() -> dict[str, str]:
+def cli_env(token: str | None = None) -> dict[str, str]:
+    """The environment of a CLI process: none of ours, wide columns, the nodes' API ``token``
+    (as their owner would pass it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHORDSHARE_")}
     env["COLUMNS"] = "200"
+    if token is not None:
+        env["CHORDSHARE_API_TOKEN"] = token
     return env
 
 
@@ -99,7 +103,7 @@ def chordshare(cluster: LocalCluster, *args: str, timeout: float = CLI_TIMEOUT) 
         timeout=timeout,
         check=False,
         cwd=cluster.workdir,
-        env=cli_env(),
+        env=cli_env(cluster.api_token),
         stdin=subprocess.DEVNULL,
     )
     return Ran(done.returncode, done.stdout, done.stderr, time.monotonic() - began)
@@ -121,7 +125,7 @@ def spawn(cluster: LocalCluster, *args: str, log: Path) -> subprocess.Popen[byte
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cluster.workdir,
-            env=cli_env(),
+            env=cli_env(cluster.api_token),
             start_new_session=True,
             preexec_fn=_default_sigint,
         )

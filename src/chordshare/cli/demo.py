@@ -98,7 +98,7 @@ def _demo(cluster: LocalCluster, count: int, console: Console) -> None:
     _show_lookups(members, console)
     downloads = cluster.workdir / "downloads"
     downloads.mkdir()
-    demo_files.show_files(members, planted, downloads, console)
+    demo_files.show_files(members, planted, downloads, console, cluster.api_token)
 
     victim = members[len(members) // 2]
     console.rule(f"Crash: SIGKILL to {victim.name} (pid {victim.pid})")

@@ -86,8 +86,11 @@ def find(node: NodeProcess, name: str, providers: int = 1) -> NetworkFile:
     )
 
 
-def show_files(members: list[NodeProcess], planted: Planted, into: Path, console: Console) -> None:
-    """Search, upload to more providers, download from all of them, verify."""
+def show_files(
+    members: list[NodeProcess], planted: Planted, into: Path, console: Console, token: str
+) -> None:
+    """Search, upload to more providers (with the nodes' API ``token``), download from all of
+    them, verify."""
     sharer, searcher, uploader = members[0], members[-1], members[1]
     downloader = members[-2]
     name = planted.name
@@ -101,7 +104,7 @@ def show_files(members: list[NodeProcess], planted: Planted, into: Path, console
 
     console.rule(f"Upload: the same file, put through {uploader.name}, goes to its name's holders")
     console.print(f"$ chordshare put {name} --node {uploader.url}")
-    with planted.path.open("rb") as handle, NodeApi(uploader.url) as api:
+    with planted.path.open("rb") as handle, NodeApi(uploader.url, token=token) as api:
         stored = send(api, handle, name, FILE_BYTES, console)
     console.print(render.upload_table(stored))
     holders = {h.grpc_address for h in stored.holders} | {f"{sharer.host}:{sharer.grpc_port}"}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -155,6 +156,13 @@ class LocalCluster:
     first_address: int = LOOPBACK_FIRST
     nodes: list[NodeProcess] = field(default_factory=list)
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5.0))
+    """Sends :attr:`api_token` to the nodes (uploads and leave need it)."""
+    api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    """The REST API token every node of the cluster is configured with, unless ``settings``
+    or a node's overrides give another."""
+
+    def __post_init__(self) -> None:
+        self.http.headers.setdefault("Authorization", f"Bearer {self.api_token}")
 
     # -- starting --------------------------------------------------------------------------
 
@@ -179,6 +187,7 @@ class LocalCluster:
             "seeds": [s.url if isinstance(s, NodeProcess) else s for s in seeds],
             "shared_dir": f"{name}/shared",
             "data_dir": f"{name}/data",
+            "api_token": self.api_token,
             **self.settings,
             **overrides,
         }
