@@ -75,11 +75,11 @@ def test_peers_round_trip(peer: PeerRef) -> None:
 
 
 @LIST_EXAMPLES
-@given(peers, st.one_of(st.none(), peers), st.lists(peers, max_size=16).map(tuple))
+@given(peers, st.one_of(st.none(), peers), st.lists(peers, max_size=16).map(tuple), st.booleans())
 def test_node_info_round_trips(
-    me: PeerRef, pred: PeerRef | None, succs: tuple[PeerRef, ...]
+    me: PeerRef, pred: PeerRef | None, succs: tuple[PeerRef, ...], leaving: bool
 ) -> None:
-    info = NodeInfo(me, pred, succs)
+    info = NodeInfo(me, pred, succs, leaving)
     assert codec().decode_node_info(through_wire(codec().encode_node_info(info))) == info
 
 

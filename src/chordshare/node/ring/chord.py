@@ -56,7 +56,9 @@ class ChordNode:
     # -- RingService: answers to other nodes -------------------------------------------------
 
     async def get_node_info(self) -> NodeInfo:
-        return NodeInfo(self.me, self.table.predecessor, self.table.successors.peers())
+        return NodeInfo(
+            self.me, self.table.predecessor, self.table.successors.peers(), leaving=self.left
+        )
 
     async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
         return self._step(self._valid_id(key), exclude)
@@ -80,7 +82,15 @@ class ChordNode:
         self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
     ) -> None:
         """A neighbour leaves gracefully: splice it out (its successor list and predecessor are
-        passed along so that no stabilize round is lost)."""
+        passed along so that no stabilize round is lost).
+
+        Only the leaving node itself may say so: it is called back at its address, and the
+        notice is acted on only if the node there is the one named and reports that it is
+        leaving. A notice that fails the check is ignored (a node that really left, or died, is
+        found out by the usual failure detection instead)."""
+        if not await self._confirms_leaving(leaving):
+            log.warning("ignored a leave notice for %s: it does not confirm it", leaving)
+            return
         was_successor = self.table.successor.id == leaving.id
         was_predecessor = (
             self.table.predecessor is not None and self.table.predecessor.id == leaving.id
@@ -95,6 +105,15 @@ class ChordNode:
             self._set_predecessor(replacement)
         if self.table.alone and self.table.predecessor is not None:
             self._set_predecessor(None)
+
+    async def _confirms_leaving(self, leaving: PeerRef) -> bool:
+        if leaving.id == self.me.id:
+            return False
+        try:
+            info = await self.client.get_node_info(leaving)
+        except PeerError:
+            return False
+        return info.peer.id == leaving.id and info.leaving
 
     async def ping(self) -> None:
         return None

@@ -25,6 +25,9 @@ class NodeInfo:
     peer: PeerRef
     predecessor: PeerRef | None
     successors: tuple[PeerRef, ...]
+    leaving: bool = False
+    """The node has begun a graceful leave: a leave notice naming it is genuine only while it
+    says so."""
 
 
 class RingService(Protocol):

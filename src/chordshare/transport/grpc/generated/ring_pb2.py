@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63hordshare/ring.proto\x12\x12\x63hordshare.ring.v1\":\n\x04Peer\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x14\n\x0cgrpc_address\x18\x02 \x01(\t\x12\x10\n\x08http_url\x18\x03 \x01(\t\"\x14\n\x12GetNodeInfoRequest\"\x9a\x01\n\x13GetNodeInfoResponse\x12&\n\x04peer\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12-\n\x0bpredecessor\x18\x02 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12,\n\nsuccessors\x18\x03 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\"8\n\x18\x46indSuccessorStepRequest\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0f\n\x07\x65xclude\x18\x02 \x03(\x0c\"R\n\x19\x46indSuccessorStepResponse\x12\x0c\n\x04\x64one\x18\x01 \x01(\x08\x12\'\n\x05peers\x18\x02 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\"=\n\x0eRectifyRequest\x12+\n\tcandidate\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\"\x11\n\x0fRectifyResponse\"\x9c\x01\n\x12LeaveNoticeRequest\x12)\n\x07leaving\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12-\n\x0bpredecessor\x18\x02 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12,\n\nsuccessors\x18\x03 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\"\x15\n\x13LeaveNoticeResponse\"\r\n\x0bPingRequest\"\x1a\n\x0cPingResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\x32\xd7\x03\n\x04Ring\x12^\n\x0bGetNodeInfo\x12&.chordshare.ring.v1.GetNodeInfoRequest\x1a\'.chordshare.ring.v1.GetNodeInfoResponse\x12p\n\x11\x46indSuccessorStep\x12,.chordshare.ring.v1.FindSuccessorStepRequest\x1a-.chordshare.ring.v1.FindSuccessorStepResponse\x12R\n\x07Rectify\x12\".chordshare.ring.v1.RectifyRequest\x1a#.chordshare.ring.v1.RectifyResponse\x12^\n\x0bLeaveNotice\x12&.chordshare.ring.v1.LeaveNoticeRequest\x1a\'.chordshare.ring.v1.LeaveNoticeResponse\x12I\n\x04Ping\x12\x1f.chordshare.ring.v1.PingRequest\x1a .chordshare.ring.v1.PingResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63hordshare/ring.proto\x12\x12\x63hordshare.ring.v1\":\n\x04Peer\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x14\n\x0cgrpc_address\x18\x02 \x01(\t\x12\x10\n\x08http_url\x18\x03 \x01(\t\"\x14\n\x12GetNodeInfoRequest\"\xab\x01\n\x13GetNodeInfoResponse\x12&\n\x04peer\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12-\n\x0bpredecessor\x18\x02 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12,\n\nsuccessors\x18\x03 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\x12\x0f\n\x07leaving\x18\x04 \x01(\x08\"8\n\x18\x46indSuccessorStepRequest\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0f\n\x07\x65xclude\x18\x02 \x03(\x0c\"R\n\x19\x46indSuccessorStepResponse\x12\x0c\n\x04\x64one\x18\x01 \x01(\x08\x12\'\n\x05peers\x18\x02 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\"=\n\x0eRectifyRequest\x12+\n\tcandidate\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\"\x11\n\x0fRectifyResponse\"\x9c\x01\n\x12LeaveNoticeRequest\x12)\n\x07leaving\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12-\n\x0bpredecessor\x18\x02 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12,\n\nsuccessors\x18\x03 \x03(\x0b\x32\x18.chordshare.ring.v1.Peer\"\x15\n\x13LeaveNoticeResponse\"\r\n\x0bPingRequest\"\x1a\n\x0cPingResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\x32\xd7\x03\n\x04Ring\x12^\n\x0bGetNodeInfo\x12&.chordshare.ring.v1.GetNodeInfoRequest\x1a\'.chordshare.ring.v1.GetNodeInfoResponse\x12p\n\x11\x46indSuccessorStep\x12,.chordshare.ring.v1.FindSuccessorStepRequest\x1a-.chordshare.ring.v1.FindSuccessorStepResponse\x12R\n\x07Rectify\x12\".chordshare.ring.v1.RectifyRequest\x1a#.chordshare.ring.v1.RectifyResponse\x12^\n\x0bLeaveNotice\x12&.chordshare.ring.v1.LeaveNoticeRequest\x1a\'.chordshare.ring.v1.LeaveNoticeResponse\x12I\n\x04Ping\x12\x1f.chordshare.ring.v1.PingRequest\x1a .chordshare.ring.v1.PingResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,23 +36,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETNODEINFOREQUEST']._serialized_start=105
   _globals['_GETNODEINFOREQUEST']._serialized_end=125
   _globals['_GETNODEINFORESPONSE']._serialized_start=128
-  _globals['_GETNODEINFORESPONSE']._serialized_end=282
-  _globals['_FINDSUCCESSORSTEPREQUEST']._serialized_start=284
-  _globals['_FINDSUCCESSORSTEPREQUEST']._serialized_end=340
-  _globals['_FINDSUCCESSORSTEPRESPONSE']._serialized_start=342
-  _globals['_FINDSUCCESSORSTEPRESPONSE']._serialized_end=424
-  _globals['_RECTIFYREQUEST']._serialized_start=426
-  _globals['_RECTIFYREQUEST']._serialized_end=487
-  _globals['_RECTIFYRESPONSE']._serialized_start=489
-  _globals['_RECTIFYRESPONSE']._serialized_end=506
-  _globals['_LEAVENOTICEREQUEST']._serialized_start=509
-  _globals['_LEAVENOTICEREQUEST']._serialized_end=665
-  _globals['_LEAVENOTICERESPONSE']._serialized_start=667
-  _globals['_LEAVENOTICERESPONSE']._serialized_end=688
-  _globals['_PINGREQUEST']._serialized_start=690
-  _globals['_PINGREQUEST']._serialized_end=703
-  _globals['_PINGRESPONSE']._serialized_start=705
-  _globals['_PINGRESPONSE']._serialized_end=731
-  _globals['_RING']._serialized_start=734
-  _globals['_RING']._serialized_end=1205
+  _globals['_GETNODEINFORESPONSE']._serialized_end=299
+  _globals['_FINDSUCCESSORSTEPREQUEST']._serialized_start=301
+  _globals['_FINDSUCCESSORSTEPREQUEST']._serialized_end=357
+  _globals['_FINDSUCCESSORSTEPRESPONSE']._serialized_start=359
+  _globals['_FINDSUCCESSORSTEPRESPONSE']._serialized_end=441
+  _globals['_RECTIFYREQUEST']._serialized_start=443
+  _globals['_RECTIFYREQUEST']._serialized_end=504
+  _globals['_RECTIFYRESPONSE']._serialized_start=506
+  _globals['_RECTIFYRESPONSE']._serialized_end=523
+  _globals['_LEAVENOTICEREQUEST']._serialized_start=526
+  _globals['_LEAVENOTICEREQUEST']._serialized_end=682
+  _globals['_LEAVENOTICERESPONSE']._serialized_start=684
+  _globals['_LEAVENOTICERESPONSE']._serialized_end=705
+  _globals['_PINGREQUEST']._serialized_start=707
+  _globals['_PINGREQUEST']._serialized_end=720
+  _globals['_PINGRESPONSE']._serialized_start=722
+  _globals['_PINGRESPONSE']._serialized_end=748
+  _globals['_RING']._serialized_start=751
+  _globals['_RING']._serialized_end=1222
 # @@protoc_insertion_point(module_scope)

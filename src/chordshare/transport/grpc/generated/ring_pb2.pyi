@@ -90,6 +90,11 @@ class GetNodeInfoResponse(_message.Message):
     PEER_FIELD_NUMBER: _builtins.int
     PREDECESSOR_FIELD_NUMBER: _builtins.int
     SUCCESSORS_FIELD_NUMBER: _builtins.int
+    LEAVING_FIELD_NUMBER: _builtins.int
+    leaving: _builtins.bool
+    """True once the node has begun a graceful leave. A LeaveNotice naming a node is acted on only
+    if that node, called back at its address, says so: nobody else can announce its departure.
+    """
     @_builtins.property
     def peer(self) -> Global___Peer:
         """The answering node itself. Clients check that its id is the one they meant to reach: a
@@ -110,10 +115,11 @@ class GetNodeInfoResponse(_message.Message):
         peer: Global___Peer | None = ...,
         predecessor: Global___Peer | None = ...,
         successors: _abc.Iterable[Global___Peer] | None = ...,
+        leaving: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["peer", b"peer", "predecessor", b"predecessor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["peer", b"peer", "predecessor", b"predecessor", "successors", b"successors"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leaving", b"leaving", "peer", b"peer", "predecessor", b"predecessor", "successors", b"successors"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -96,6 +96,7 @@ class WireCodec:
             peer=self.encode_peer(info.peer),
             predecessor=None if info.predecessor is None else self.encode_peer(info.predecessor),
             successors=[self.encode_peer(p) for p in info.successors],
+            leaving=info.leaving,
         )
 
     def decode_node_info(self, msg: pb.GetNodeInfoResponse) -> NodeInfo:
@@ -103,6 +104,7 @@ class WireCodec:
             peer=self._required_peer(msg, msg.peer, "peer"),
             predecessor=self._optional_peer(msg, msg.predecessor, "predecessor"),
             successors=self.decode_peers(msg.successors, "successors"),
+            leaving=msg.leaving,
         )
 
     # -- FindSuccessorStep ------------------------------------------------------------------
