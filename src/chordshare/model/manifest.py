@@ -9,6 +9,7 @@ manifest and the providers that hold the bytes, each with an expiry that provide
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -100,6 +101,12 @@ class Provider:
     def offered(self) -> bool:
         """Whether readers may be sent to this provider (not a tombstone)."""
         return not self.withdrawn
+
+    def tombstone(self, now: float, ttl: float) -> Provider:
+        """The entry that withdraws this one: it must outlast it (latest expiry wins, so a hair
+        later than an entry made at the same instant), and lapses after one TTL like any."""
+        expires = max(now + ttl, math.nextafter(self.expires_at, math.inf))
+        return replace(self, expires_at=expires, withdrawn=True)
 
 
 @dataclass(frozen=True, slots=True)

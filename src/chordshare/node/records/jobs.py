@@ -60,16 +60,14 @@ class Publisher:
     def own_record(
         self, manifest: FileManifest, *, pinned: bool = False, withdrawn: bool = False
     ) -> FileRecord:
-        """``manifest`` with this node as its one provider, valid for ``provider_ttl`` (a
-        tombstone, when ``withdrawn``, lapses after the same time; it expires a hair later than
-        an announcement made at the same instant, so that it overrides it)."""
-        expires = self.wall_clock() + self.provider_ttl
-        if withdrawn:
-            expires = math.nextafter(expires, math.inf)
+        """``manifest`` with this node as its one provider, valid for ``provider_ttl`` (as a
+        tombstone, when ``withdrawn``: see :meth:`Provider.tombstone`)."""
+        now = self.wall_clock()
         me = self.me
         uri = self.uri_of(me, manifest.name)
+        entry = Provider(me.id, me.grpc_address, uri, now + self.provider_ttl, pinned)
         return FileRecord(
-            manifest, (Provider(me.id, me.grpc_address, uri, expires, pinned, withdrawn),)
+            manifest, (entry.tombstone(now, self.provider_ttl) if withdrawn else entry,)
         )
 
     async def publish_own(self, manifests: Sequence[FileManifest], *, pinned: bool = False) -> int:

@@ -27,6 +27,14 @@ class LookupResult:
     timeouts: int = 0
     """Peers that failed to answer during this lookup."""
 
+    def holders(self) -> list[PeerRef]:
+        """The owner, then its successors, each peer once: where the key's data belongs."""
+        out: list[PeerRef] = []
+        for peer in (self.owner, *self.successors):
+            if all(peer.id != p.id for p in out):
+                out.append(peer)
+        return out
+
 
 def hop_limit(estimated_nodes: int) -> int:
     """About 2·log2 N (DESIGN.md §4), with slack for stale fingers on a small or young ring."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import aclosing
@@ -86,13 +85,6 @@ class HandOffReport:
     short: int = 0
     """Contents left with fewer than the wanted holders besides this node."""
     failures: list[str] = field(default_factory=list)
-
-
-def tombstone(provider: Provider, now: float, ttl: float) -> Provider:
-    """The entry that withdraws ``provider``: it must outlast the entry it overrides (latest
-    expiry wins), and it lapses after one TTL like any entry."""
-    expires = max(now + ttl, math.nextafter(provider.expires_at, math.inf))
-    return replace(provider, expires_at=expires, withdrawn=True)
 
 
 class ByteRepair:
@@ -178,7 +170,7 @@ class ByteRepair:
         report.dead_holders += len(dead)
         report.short += len(holding) < wanted
         if dead or added:
-            stones = [tombstone(p, now, self.provider_ttl) for p in dead]
+            stones = [p.tombstone(now, self.provider_ttl) for p in dead]
             await self.records.publish(replace(record, providers=(*stones, *added)))
             log.info(
                 "bytes of %s: %d holders gone, %d copies made, %d of %d holders now",
@@ -239,10 +231,7 @@ class ByteRepair:
     ) -> None:
         key = self.records.key_of(manifest.name)
         found = await self.uploader.locator.find_successor(key, successor)
-        candidates: list[PeerRef] = []
-        for peer in (found.owner, *found.successors):
-            if peer.id != self.me.id and all(peer.id != c.id for c in candidates):
-                candidates.append(peer)
+        candidates = [p for p in found.holders() if p.id != self.me.id]
         wanted = min(self.records.replicas, len(candidates))
         variants = await self.records.find(manifest.name)
         record = next(

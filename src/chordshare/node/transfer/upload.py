@@ -136,10 +136,7 @@ class Uploader:
     async def _push(self, path: Path, manifest: FileManifest) -> UploadResult:
         name = manifest.name
         found = await self.locator.find_successor(self.locator.space.hash_key(name))
-        candidates: list[PeerRef] = []
-        for peer in (found.owner, *found.successors):
-            if all(peer.id != c.id for c in candidates):
-                candidates.append(peer)
+        candidates = found.holders()
         holders: list[PeerRef] = []
         failed: dict[str, ChordshareError] = {}
         unreachable = 0
