@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -326,11 +326,10 @@ class NodeFiles:
         uploader dies."""
         self._spawn(self._announce_pinned(manifest))
 
-    def _spawn(self, work: Awaitable[Any]) -> None:
-        async def run() -> None:
-            await work
-
-        task = asyncio.get_running_loop().create_task(run())
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        # The coroutine itself becomes the task: one cancelled by close() before it ran is
+        # closed by asyncio, where a wrapper cancelled first would leave it never awaited.
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
