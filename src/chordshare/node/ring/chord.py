@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable, Collection
 
 from chordshare.clock import Clock
-from chordshare.errors import InvalidInput, JoinFailed, LookupFailed, PeerError
+from chordshare.errors import InvalidInput, LookupFailed, PeerError
+from chordshare.node.ring import membership
 from chordshare.node.ring.lookup import IterativeLookup, LookupResult, hop_limit
 from chordshare.node.ring.settings import RingSettings
 from chordshare.node.ring.stats import NodeStats
@@ -162,60 +163,12 @@ class ChordNode:
     # -- joining and leaving ----------------------------------------------------------------
 
     async def join(self, seed: PeerRef) -> None:
-        """Join the ring through ``seed``: find our successor, copy its successor list (Zave),
-        and tell it about us so it need not wait for a stabilize round."""
-        if seed.id == self.me.id:
-            if seed.grpc_address == self.me.grpc_address:
-                return  # joining through ourselves: we are the ring
-            raise JoinFailed(
-                f"node id {self.space.short(self.me.id)} is already taken by {seed.grpc_address}"
-            )
-        try:
-            found = await self.find_successor(self.me.id, start=seed)
-        except LookupFailed as exc:
-            raise JoinFailed(
-                f"could not find our place through {seed.grpc_address}: {exc}"
-            ) from exc
-        successor = found.owner
-        if successor.id == self.me.id:
-            if successor.grpc_address != self.me.grpc_address:
-                raise JoinFailed(
-                    f"node id {self.space.short(self.me.id)} is already taken by "
-                    f"{successor.grpc_address}"
-                )
-            return  # already a member (a re-join after a restart with the same identity)
-        info = None
-        for candidate in (successor, *found.successors):
-            # A dead owner not yet repaired: the next live node in its list is our successor.
-            if candidate.id == self.me.id:
-                break
-            try:
-                info = await self.client.get_node_info(candidate)
-            except PeerError:
-                continue
-            successor = candidate
-            break
-        if info is None:
-            raise JoinFailed(f"no live successor found through {seed.grpc_address}")
-        self.table.predecessor = None
-        self.table.successors.adopt(successor, info.successors)
-        self.table.fingers.fill_from(0, successor)
-        self.left = False
-        await self._rectify_successor()
-        log.info("joined through %s; successor %s", seed.grpc_address, self._name(successor))
+        """Join the ring through ``seed`` (see :func:`membership.join`)."""
+        await membership.join(self, seed)
 
     async def leave(self) -> None:
-        """Graceful leave: hand both neighbours what they need to close the gap at once."""
-        self.left = True
-        pred, succ = self.table.predecessor, self.table.successor
-        peers = self.table.successors.peers()
-        for target in (pred, succ):
-            if target is None or target.id == self.me.id:
-                continue
-            try:
-                await self.client.leave_notice(target, self.me, pred, peers)
-            except PeerError as exc:
-                log.warning("could not tell %s we are leaving: %s", self._name(target), exc)
+        """Graceful leave (see :func:`membership.leave`)."""
+        await membership.leave(self)
 
     # -- maintenance (run periodically by the service, or stepped by tests) ---------------------
 
@@ -249,7 +202,7 @@ class ChordNode:
             break
         if self.table.alone and not await self._recover_successor():
             return
-        await self._rectify_successor()
+        await self.rectify_successor()
 
     async def fix_fingers(self) -> None:
         """Refresh up to ``fingers_per_round`` fingers, skipping fingers that share a successor."""
@@ -279,49 +232,12 @@ class ChordNode:
     async def check_predecessor(self) -> None:
         pred = self.table.predecessor
         if pred is not None and not await self._alive(pred):
-            log.info("predecessor %s is gone", self._name(pred))
+            log.info("predecessor %s is gone", self.name(pred))
             self._set_predecessor(None)
 
     async def merge_through(self, seed: PeerRef) -> bool:
-        """Heal a split ring (DESIGN.md §4): look ourselves up through ``seed``. If that ring does
-        not contain us, make the two rings cross at two points, then stabilize zips them
-        together (each node adopts a predecessor of its successor that lies between them):
-
-        * offer ourselves to the other ring: the node there that follows our id takes us as its
-          predecessor (rectify), so its old predecessor adopts us as successor;
-        * offer that node to our ring the same way, at the node of ours that follows its id;
-        * fold the other ring's nodes near us into our own successor list.
-
-        Every node runs this periodically through its seeds, so nodes that a first crossing left
-        behind are pulled in by their own checks. Returns whether the seed's ring was foreign."""
-        if seed.id == self.me.id:
-            return False
-        try:
-            found = await self.find_successor(self.me.id, start=seed)
-        except LookupFailed:
-            return False
-        if found.owner.id == self.me.id:
-            return False
-        other = found.owner
-        await self._offer(other, self.me)
-        try:
-            ours = await self.find_successor(other.id)
-        except LookupFailed:
-            ours = None
-        if ours is not None and ours.owner.id not in (other.id, self.me.id):
-            await self._offer(ours.owner, other)
-        before = self.table.successor.id
-        self.table.learn([other, *found.successors])
-        if self.table.successor.id != before:
-            await self._rectify_successor()
-        log.info("ring merge: %s belongs to another ring", self._name(other))
-        return True
-
-    async def _offer(self, target: PeerRef, candidate: PeerRef) -> None:
-        try:
-            await self.client.rectify(target, candidate)
-        except PeerError as exc:
-            log.debug("merge: %s did not take %s: %s", self._name(target), candidate, exc)
+        """Heal a split ring through ``seed`` (see :func:`membership.merge_through`)."""
+        return await membership.merge_through(self, seed)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -342,14 +258,15 @@ class ChordNode:
             return True
         return False
 
-    async def _rectify_successor(self) -> None:
+    async def rectify_successor(self) -> None:
+        """Tell our successor about us (Zave's rectify); a failure waits for the next round."""
         succ = self.table.successor
         if succ.id == self.me.id:
             return
         try:
             await self.client.rectify(succ, self.me)
         except PeerError as exc:
-            log.debug("rectify %s failed (%s); the next stabilize checks it", self._name(succ), exc)
+            log.debug("rectify %s failed (%s); the next stabilize checks it", self.name(succ), exc)
 
     async def _alive(self, peer: PeerRef) -> bool:
         """Failure detection by deadline: dead after ``PING_ATTEMPTS`` unanswered pings, so a
@@ -395,5 +312,6 @@ class ChordNode:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from exc
 
-    def _name(self, peer: PeerRef) -> str:
+    def name(self, peer: PeerRef) -> str:
+        """A peer as logs show it: short id and address."""
         return f"{self.space.short(peer.id)}@{peer.grpc_address}"
