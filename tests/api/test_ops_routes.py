@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from chordshare.api.app import create_app
+from chordshare.api.deps import app_context
 from chordshare.api.metrics import HOP_BUCKETS, hop_buckets
 from chordshare.node.ring.chord import ChordNode
 from chordshare.sim.cluster import MemoryCluster
@@ -171,3 +172,27 @@ def test_hop_buckets_are_cumulative() -> None:
     assert as_dict["+Inf"] == 7
     assert total == 0 + 3 + 9 + 100
     assert hop_buckets({}) == ([*((str(b), 0) for b in HOP_BUCKETS), ("+Inf", 0)], 0.0)
+
+
+async def test_readyz_answers_503_until_ready_and_once_leaving(
+    ring: MemoryCluster, node: ChordNode
+) -> None:
+    app = create_app(node, auth=TEST_AUTH)
+    joined = False
+    app_context(app).ready = lambda: joined
+    async with client_for(app) as http:
+        before = await http.get("/readyz")
+        assert before.status_code == 503
+        assert before.json() == {"status": "joining", "id": ring.space.hex(node.me.id)}
+        joined = True
+        after = await http.get("/readyz")
+        assert after.status_code == 200
+        assert after.json()["status"] == "ready"
+        node.left = True
+        leaving = await http.get("/readyz")
+        assert leaving.status_code == 503
+        assert leaving.json()["status"] == "leaving"
+
+
+async def test_readyz_without_a_readiness_signal_is_ready(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/readyz")).status_code == 200

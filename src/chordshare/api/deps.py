@@ -73,6 +73,8 @@ class ApiContext:
     """The running (or finished) leave started by ``POST /api/v1/leave``; at most one."""
     files: FilesFacade | None = None
     """The node's file sharing; ``None`` serves the ring API only."""
+    ready: Callable[[], bool] | None = None
+    """Whether the node has joined (or started) the ring and serves it; ``None``: always."""
 
 
 async def get_context(request: Request) -> ApiContext:

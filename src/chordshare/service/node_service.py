@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from prometheus_client import CollectorRegistry
 
 from chordshare.api.app import create_app, install_files
+from chordshare.api.deps import app_context
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import PeerError
 from chordshare.node.ring.chord import ChordNode
@@ -223,6 +224,7 @@ class NodeService:
         app = install_files(
             create_app(node, on_leave=self._leave_and_exit, registry=registry, auth=policy), files
         )
+        app_context(app).ready = self.ready.is_set
         rest = RestServer(app, http_sock, grace=cfg.shutdown_grace, settings=cfg)
         await rest.start()
         cleanup.push_async_callback(rest.stop)

@@ -1,16 +1,17 @@
-"""Operations routes: liveness and graceful leave."""
+"""Operations routes: liveness, readiness and graceful leave."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 
 from chordshare.api.auth import WRITE_ACCESS, auth_responses
 from chordshare.api.deps import ApiContext, ContextDep, NodeDep
 from chordshare.api.errors import error_responses
-from chordshare.api.schemas.ring import Health, LeaveAccepted
+from chordshare.api.schemas.ring import Health, LeaveAccepted, Readiness
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,28 @@ router = APIRouter(tags=["operations"])
 )
 async def healthz(node: NodeDep) -> Health:
     return Health(status="leaving" if node.left else "ok", id=node.space.hex(node.me.id))
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="200 once the node has joined the ring (or started its own, without seeds) and "
+    "serves it; 503 before that (`joining`) and once a graceful leave has begun (`leaving`). "
+    "Send traffic, or the next node to join, only to a ready node.",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not in the ring (yet, or any more)."}},
+)
+async def readyz(context: ContextDep, response: Response) -> Readiness:
+    node = context.node
+    if node.left:
+        state: Literal["ready", "joining", "leaving"] = "leaving"
+    elif context.ready is not None and not context.ready():
+        state = "joining"
+    else:
+        state = "ready"
+    if state != "ready":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Readiness(status=state, id=node.space.hex(node.me.id))
 
 
 @router.post(

@@ -193,6 +193,17 @@ class Health(_Schema):
     id: str = Field(pattern=HEX_ID_PATTERN)
 
 
+class Readiness(_Schema):
+    """Readiness: ``GET /readyz``. ``ready`` only once the node is in the ring, until it leaves."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "id": _EXAMPLE_ID}]}
+    )
+
+    status: Literal["ready", "joining", "leaving"]
+    id: str = Field(pattern=HEX_ID_PATTERN)
+
+
 class LeaveAccepted(_Schema):
     """``POST /api/v1/leave`` accepted: the node hands over and exits in the background."""
 
