@@ -62,3 +62,9 @@ DEFAULT_PROVIDER_TTL = 1800.0
 """Seconds a provider entry stays valid unless its provider republishes: 30 minutes, three times
 the default republish interval (10 minutes), so two missed republishes do not drop a live
 provider, while a vanished one is tried by downloaders for at most half an hour."""
+
+MAX_CLOCK_SKEW = 60.0
+"""Seconds a node's wall clock may run ahead of another's. A provider entry that expires later
+than the receiver's ``now + provider TTL + MAX_CLOCK_SKEW`` was not made by an honest node with a
+sane clock: the receiver clamps its expiry to that bound, so nobody can plant an entry that
+outlives its provider's silence by more than one TTL."""

@@ -6,11 +6,11 @@ and each variant is a record of its own under the same ring key (the name's ring
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chordshare.errors import InvalidInput, InvalidName
 from chordshare.model.limits import MAX_ADDRESS_CHARS, MAX_URL_CHARS
-from chordshare.model.manifest import DIGEST_SIZE, FileRecord
+from chordshare.model.manifest import DIGEST_SIZE, FileRecord, Provider
 from chordshare.model.names import name_problem, validate_name
 
 MAX_PIECES_PER_RECORD = 1 << 16
@@ -105,3 +105,16 @@ def check_record(record: FileRecord) -> FileRecord:
     if problem is not None:
         raise InvalidInput(f"record {record.name!r}: {problem}")
     return record
+
+
+def clamp_expiry(record: FileRecord, latest: float) -> FileRecord:
+    """``record`` with every provider's ``expires_at`` cut down to ``latest`` (the same object
+    when none lies beyond it). A receiver applies it with ``latest = now + TTL + skew``: an
+    honest provider announces at most one TTL ahead, so only a forged or badly skewed entry is
+    changed, and its lifetime is bounded by one TTL however far ahead it claimed."""
+    if all(p.expires_at <= latest for p in record.providers):
+        return record
+    providers: tuple[Provider, ...] = tuple(
+        replace(p, expires_at=latest) if p.expires_at > latest else p for p in record.providers
+    )
+    return replace(record, providers=providers)

@@ -101,6 +101,7 @@ class NodeFiles:
             record_client,
             replicas=config.replication_factor,
             message_bytes=message_budget(config.max_message_bytes),
+            provider_ttl=config.provider_ttl,
         )
         self.publisher = Publisher(
             self.records, node.me, config.provider_ttl, wall_clock, uri_of=file_uri

@@ -32,10 +32,22 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from chordshare.errors import InvalidInput, LookupFailed, PeerError, PeerUnavailable
-from chordshare.model.limits import DEFAULT_REPLICAS, MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
+from chordshare.model.limits import (
+    DEFAULT_PROVIDER_TTL,
+    DEFAULT_REPLICAS,
+    MAX_CLOCK_SKEW,
+    MAX_RECORDS_PER_CALL,
+    RECORD_PAGE_BYTES,
+)
 from chordshare.model.manifest import FileRecord
 from chordshare.model.names import validate_name
-from chordshare.model.records import RecordKey, RecordPage, check_record, encoded_size
+from chordshare.model.records import (
+    RecordKey,
+    RecordPage,
+    check_record,
+    clamp_expiry,
+    encoded_size,
+)
 from chordshare.node.records.repair import RecordRepair, RepairReport, RepairSettings
 from chordshare.node.records.sync import RangeSync
 from chordshare.node.ring.chord import ChordNode
@@ -77,10 +89,15 @@ class RecordNode:
         replicas: int = DEFAULT_REPLICAS,
         repair: RepairSettings | None = None,
         message_bytes: int = RECORD_PAGE_BYTES,
+        provider_ttl: float = DEFAULT_PROVIDER_TTL,
     ) -> None:
         """``replicas``: k (at most the successor list size + 1). ``message_bytes``: the record
         bytes one message may carry; with a gRPC limit other than 4 MiB pass
-        :func:`chordshare.transport.ports.records.message_budget` of it."""
+        :func:`chordshare.transport.ports.records.message_budget` of it. ``provider_ttl``: the
+        network's provider TTL; a stored entry never expires later than ``now + provider_ttl``
+        plus :data:`MAX_CLOCK_SKEW`."""
+        if provider_ttl <= 0:
+            raise ValueError("provider_ttl must be positive")
         if replicas < 1:
             raise ValueError("replicas must be at least 1")
         if replicas - 1 > node.settings.successor_list_size:
@@ -97,7 +114,8 @@ class RecordNode:
         self.client = client
         self.replicas = replicas
         self.message_bytes = message_bytes
-        self.sync = RangeSync(node.me, store, client, message_bytes)
+        self.provider_ttl = provider_ttl
+        self.sync = RangeSync(node.me, store, client, message_bytes, provider_ttl)
         self.repairer = RecordRepair(self, repair or RepairSettings())
         self.repair_wanted = asyncio.Event()
         """Set when the node's key range changed (new predecessor): a repair round is due. The
@@ -129,6 +147,8 @@ class RecordNode:
             raise InvalidInput(f"{len(records)} records, at most {MAX_RECORDS_PER_CALL} per call")
         for record in records:
             check_record(record)
+        latest = self.store.now() + self.provider_ttl + MAX_CLOCK_SKEW
+        records = [clamp_expiry(record, latest) for record in records]
         await self.store.put(records)
         if replicate and records:
             await self._replicate(records)

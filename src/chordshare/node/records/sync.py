@@ -8,8 +8,13 @@ then forget what the peer acknowledged). Pages are bounded by
 
 from __future__ import annotations
 
-from chordshare.model.limits import MAX_RECORDS_PER_CALL, RECORD_PAGE_BYTES
-from chordshare.model.records import RecordKey
+from chordshare.model.limits import (
+    DEFAULT_PROVIDER_TTL,
+    MAX_CLOCK_SKEW,
+    MAX_RECORDS_PER_CALL,
+    RECORD_PAGE_BYTES,
+)
+from chordshare.model.records import RecordKey, clamp_expiry
 from chordshare.ring import PeerRef
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import RecordClient
@@ -26,8 +31,12 @@ class RangeSync:
         store: RecordStore,
         client: RecordClient,
         message_bytes: int = RECORD_PAGE_BYTES,
+        provider_ttl: float = DEFAULT_PROVIDER_TTL,
     ) -> None:
+        """``provider_ttl``: pulled entries are clamped to expire at most ``now + provider_ttl
+        + MAX_CLOCK_SKEW``, as :meth:`RecordNode.store_records` clamps pushed ones."""
         self.me = me
+        self.provider_ttl = provider_ttl
         self.message_bytes = message_bytes
         self.store = store
         self.client = client
@@ -41,7 +50,8 @@ class RangeSync:
         for _ in range(MAX_PAGES):
             page = await self.client.fetch_range(peer, start, end, after)
             if page.records:
-                await self.store.put(page.records)
+                latest = self.store.now() + self.provider_ttl + MAX_CLOCK_SKEW
+                await self.store.put([clamp_expiry(r, latest) for r in page.records])
                 received += len(page.records)
             cursor = page.next_after
             if cursor is None or cursor == after:
