@@ -1,0 +1,112 @@
+"""Mutual TLS between nodes: the caller's certified address, and claims checked against it.
+
+With peer TLS on, every gRPC connection is mutually authenticated against the cluster CA, so a
+handler can trust the certificate the caller presented. Each node certificate names the node's
+advertised gRPC address in a URI SAN (``chordshare://host:port``; see
+:mod:`chordshare.service.certs`): on one host many nodes share an IP, so the IP SAN alone would
+not tell them apart.
+
+:func:`caller_identity` reads that address from a servicer context. :class:`CallerClaimInterceptor`
+refuses (PERMISSION_DENIED) the two requests whose peer is by definition the caller itself, a
+Rectify's ``candidate`` and a LeaveNotice's ``leaving``, when they name another address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from cryptography import x509
+
+URI_SCHEME = "chordshare://"
+"""Prefix of the URI SAN that carries a node's ``host:port`` gRPC address."""
+
+PEM_CERT_KEY = "x509_pem_cert"
+"""The ``auth_context()`` key under which gRPC hands over the peer's certificate (PEM)."""
+
+CLAIMED_PEER_FIELDS = {
+    "/chordshare.ring.v1.Ring/Rectify": "candidate",
+    "/chordshare.ring.v1.Ring/LeaveNotice": "leaving",
+}
+"""Method -> request field naming a peer that must be the caller itself."""
+
+
+def certificate_address(cert: x509.Certificate) -> str | None:
+    """The ``host:port`` in ``cert``'s ``chordshare://`` URI SAN, or None if it has none."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(URI_SCHEME):
+            return uri[len(URI_SCHEME) :]
+    return None
+
+
+def caller_identity(context: Any) -> str | None:
+    """The gRPC address certified for the caller of the RPC behind servicer ``context``.
+
+    None on a plaintext server, or when the caller's certificate carries no ``chordshare://``
+    URI SAN (such a caller cannot have passed a TLS server's client authentication anyway,
+    unless its CA issued it without one).
+    """
+    try:
+        auth = context.auth_context()
+    except Exception:  # a context without a transport (tests' fakes) has no identity
+        return None
+    pems = auth.get(PEM_CERT_KEY) if auth else None
+    if not pems:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(bytes(pems[0]))
+    except ValueError:
+        return None
+    return certificate_address(cert)
+
+
+def _claimed_address(request: Any, field: str) -> str | None:
+    """The ``grpc_address`` of ``request.<field>``, or None if the request has none to check
+    (e.g. a malformed request, which its own guard answers)."""
+    peer = getattr(request, field, None)
+    address = getattr(peer, "grpc_address", None)
+    return address if isinstance(address, str) else None
+
+
+def _guarded(handler: Any, field: str) -> Any:
+    """``handler`` (unary-unary) refusing requests whose ``field`` is not the caller."""
+    behavior = handler.unary_unary
+
+    async def call(request: Any, context: Any) -> Any:
+        claimed = _claimed_address(request, field)
+        if claimed is not None:
+            caller = caller_identity(context)
+            if caller != claimed:
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"{field} must be the caller itself ({caller or 'no certified address'}),"
+                    f" not {claimed}",
+                )
+        return await behavior(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        call,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class CallerClaimInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+    """Checks the requests of :data:`CLAIMED_PEER_FIELDS` against :func:`caller_identity`.
+
+    Installed only on a TLS server: without certificates there is nothing to check against.
+    """
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
+    ) -> Any:
+        handler = await continuation(details)
+        field = CLAIMED_PEER_FIELDS.get(details.method)
+        if handler is None or field is None or handler.unary_unary is None:
+            return handler
+        return _guarded(handler, field)
