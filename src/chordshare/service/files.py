@@ -102,6 +102,7 @@ class NodeFiles:
             replicas=config.replication_factor,
             message_bytes=message_budget(config.max_message_bytes),
             provider_ttl=config.provider_ttl,
+            holds=lambda key: self.copies.held_file(key.name, key.content_hash) is not None,
         )
         self.publisher = Publisher(
             self.records, node.me, config.provider_ttl, wall_clock, uri_of=file_uri

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -35,7 +35,6 @@ from chordshare.errors import InvalidInput, LookupFailed, PeerError, PeerUnavail
 from chordshare.model.limits import (
     DEFAULT_PROVIDER_TTL,
     DEFAULT_REPLICAS,
-    MAX_CLOCK_SKEW,
     MAX_RECORDS_PER_CALL,
     RECORD_PAGE_BYTES,
 )
@@ -45,9 +44,10 @@ from chordshare.model.records import (
     RecordKey,
     RecordPage,
     check_record,
-    clamp_expiry,
     encoded_size,
 )
+from chordshare.node.records.admit import accepted
+from chordshare.node.records.confirm import ProviderChecks
 from chordshare.node.records.repair import RecordRepair, RepairReport, RepairSettings
 from chordshare.node.records.sync import RangeSync
 from chordshare.node.ring.chord import ChordNode
@@ -90,12 +90,14 @@ class RecordNode:
         repair: RepairSettings | None = None,
         message_bytes: int = RECORD_PAGE_BYTES,
         provider_ttl: float = DEFAULT_PROVIDER_TTL,
+        holds: Callable[[RecordKey], bool] | None = None,
     ) -> None:
         """``replicas``: k (at most the successor list size + 1). ``message_bytes``: the record
         bytes one message may carry; with a gRPC limit other than 4 MiB pass
         :func:`chordshare.transport.ports.records.message_budget` of it. ``provider_ttl``: the
         network's provider TTL; a stored entry never expires later than ``now + provider_ttl``
-        plus :data:`MAX_CLOCK_SKEW`."""
+        plus :data:`MAX_CLOCK_SKEW`. ``holds``: whether this node provides a variant itself
+        (holds and serves all its bytes); without it the node provides nothing."""
         if provider_ttl <= 0:
             raise ValueError("provider_ttl must be positive")
         if replicas < 1:
@@ -115,6 +117,8 @@ class RecordNode:
         self.replicas = replicas
         self.message_bytes = message_bytes
         self.provider_ttl = provider_ttl
+        self.holds: Callable[[RecordKey], bool] = holds or (lambda key: False)
+        self.checks = ProviderChecks(node.me, client, node.clock, self.holds)
         self.sync = RangeSync(node.me, store, client, message_bytes, provider_ttl)
         self.repairer = RecordRepair(self, repair or RepairSettings())
         self.repair_wanted = asyncio.Event()
@@ -147,8 +151,7 @@ class RecordNode:
             raise InvalidInput(f"{len(records)} records, at most {MAX_RECORDS_PER_CALL} per call")
         for record in records:
             check_record(record)
-        latest = self.store.now() + self.provider_ttl + MAX_CLOCK_SKEW
-        records = [clamp_expiry(record, latest) for record in records]
+        records = await accepted(self.store, records, self.provider_ttl)
         await self.store.put(records)
         if replicate and records:
             await self._replicate(records)
@@ -171,6 +174,9 @@ class RecordNode:
         if not 1 <= limit <= MAX_NAMES_PER_CALL:
             raise InvalidInput(f"limit must be in 1..{MAX_NAMES_PER_CALL}, got {limit}")
         return await self.store.list_names(after, limit)
+
+    async def provides(self, key: RecordKey) -> tuple[int, bool]:
+        return self.me.id, self.holds(key)
 
     def _check_ids(self, *ids: int) -> None:
         for ident in ids:
@@ -217,8 +223,9 @@ class RecordNode:
         raise LookupFailed(f"no holder of {record.name!r} accepted it: {'; '.join(errors)}")
 
     async def find(self, name: str) -> list[FileRecord]:
-        """Every variant published under ``name`` with its live providers, most providers first;
-        empty when the network knows no such name.
+        """Every variant published under ``name`` with its live providers, the one with most
+        providers that confirmed it themselves first (:class:`ProviderChecks`; a forgery's many
+        invented entries do not count); empty when the network knows no such name.
 
         Asks the owner, then the replicas if the owner is down *or has nothing* (a node that just
         joined may not have taken its range over yet). Raises ``InvalidName`` for a bad name and
@@ -236,8 +243,7 @@ class RecordNode:
                 answered = True
                 live = [r for r in (record.live(now) for record in found) if r.providers]
                 if live:
-                    live.sort(key=lambda r: (-len(r.providers), r.manifest.content_hash))
-                    return live
+                    return await self.checks.rank(live)
         if not answered:
             raise LookupFailed(f"no holder of {name!r} answered")
         return []

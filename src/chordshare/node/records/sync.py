@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from chordshare.model.limits import (
     DEFAULT_PROVIDER_TTL,
-    MAX_CLOCK_SKEW,
     MAX_RECORDS_PER_CALL,
     RECORD_PAGE_BYTES,
 )
-from chordshare.model.records import RecordKey, clamp_expiry
+from chordshare.model.records import RecordKey
+from chordshare.node.records.admit import accepted
 from chordshare.ring import PeerRef
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import RecordClient
@@ -50,8 +50,7 @@ class RangeSync:
         for _ in range(MAX_PAGES):
             page = await self.client.fetch_range(peer, start, end, after)
             if page.records:
-                latest = self.store.now() + self.provider_ttl + MAX_CLOCK_SKEW
-                await self.store.put([clamp_expiry(r, latest) for r in page.records])
+                await self.store.put(await accepted(self.store, page.records, self.provider_ttl))
                 received += len(page.records)
             cursor = page.next_after
             if cursor is None or cursor == after:

@@ -65,3 +65,8 @@ class MemoryRecordClient:
         service = await self._records(peer, "list_names")
         with answered(peer.grpc_address, "list_names"):
             return list(await service.list_names(after, limit))
+
+    async def provides(self, peer: PeerRef, key: RecordKey) -> tuple[int, bool]:
+        service = await self._records(peer, "provides")
+        with answered(peer.grpc_address, "provides"):
+            return await service.provides(key)

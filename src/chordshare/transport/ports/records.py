@@ -98,6 +98,11 @@ class RecordService(Protocol):
         fewer than ``limit`` means there are no more."""
         ...
 
+    async def provides(self, key: RecordKey) -> tuple[int, bool]:
+        """This node's id, and whether it provides the variant ``key`` itself (holds and
+        serves all its bytes): what a downloader checks a provider entry against."""
+        ...
+
 
 class RecordClient(Protocol):
     """How a node asks another node about records (the client side of ``records.proto``)."""
@@ -115,3 +120,5 @@ class RecordClient(Protocol):
     async def range_digest(self, peer: PeerRef, start: int, end: int) -> bytes: ...
 
     async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]: ...
+
+    async def provides(self, peer: PeerRef, key: RecordKey) -> tuple[int, bool]: ...

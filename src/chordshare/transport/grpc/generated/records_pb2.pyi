@@ -391,3 +391,53 @@ class ListNamesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListNamesResponse: _TypeAlias = ListNamesResponse  # noqa: Y015
+
+@_typing.final
+class ProvidesRequest(_message.Message):
+    """Whether the receiver itself provides one variant of a name: holds all its bytes and serves
+    them. A downloader asks the providers a record names before it trusts the record's choice.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    content_hash: _builtins.bytes
+    """32 bytes."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        content_hash: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProvidesRequest: _TypeAlias = ProvidesRequest  # noqa: Y015
+
+@_typing.final
+class ProvidesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    PROVIDES_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.bytes
+    """The receiver's own node id: an answer from another node than the entry names is not one."""
+    provides: _builtins.bool
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.bytes = ...,
+        provides: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node_id", b"node_id", "provides", b"provides"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProvidesResponse: _TypeAlias = ProvidesResponse  # noqa: Y015

@@ -60,6 +60,11 @@ class RecordsStub:
                 request_serializer=chordshare_dot_records__pb2.ListNamesRequest.SerializeToString,
                 response_deserializer=chordshare_dot_records__pb2.ListNamesResponse.FromString,
                 _registered_method=True)
+        self.Provides = channel.unary_unary(
+                '/chordshare.records.v1.Records/Provides',
+                request_serializer=chordshare_dot_records__pb2.ProvidesRequest.SerializeToString,
+                response_deserializer=chordshare_dot_records__pb2.ProvidesResponse.FromString,
+                _registered_method=True)
 
 
 class RecordsServicer:
@@ -101,6 +106,13 @@ class RecordsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Provides(self, request, context):
+        """Whether the receiver provides one variant (a downloader's check of a provider entry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecordsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +140,11 @@ def add_RecordsServicer_to_server(servicer, server):
                     servicer.ListNames,
                     request_deserializer=chordshare_dot_records__pb2.ListNamesRequest.FromString,
                     response_serializer=chordshare_dot_records__pb2.ListNamesResponse.SerializeToString,
+            ),
+            'Provides': grpc.unary_unary_rpc_method_handler(
+                    servicer.Provides,
+                    request_deserializer=chordshare_dot_records__pb2.ProvidesRequest.FromString,
+                    response_serializer=chordshare_dot_records__pb2.ProvidesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +283,33 @@ class Records:
             '/chordshare.records.v1.Records/ListNames',
             chordshare_dot_records__pb2.ListNamesRequest.SerializeToString,
             chordshare_dot_records__pb2.ListNamesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Provides(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chordshare.records.v1.Records/Provides',
+            chordshare_dot_records__pb2.ProvidesRequest.SerializeToString,
+            chordshare_dot_records__pb2.ProvidesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,8 @@ class RecordsStub:
     """A digest of a key range (repair compares before it copies)."""
     ListNames: _aio.UnaryUnaryMultiCallable[_records_pb2.ListNamesRequest, _records_pb2.ListNamesResponse]
     """One page of the names stored at the node."""
+    Provides: _aio.UnaryUnaryMultiCallable[_records_pb2.ProvidesRequest, _records_pb2.ProvidesResponse]
+    """Whether the receiver provides one variant (a downloader's check of a provider entry)."""
 
 class RecordsServicer(metaclass=_abc_1.ABCMeta):
     """The DHT record service every node serves to every other node."""
@@ -93,5 +95,13 @@ class RecordsServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_records_pb2.ListNamesRequest, _abc.Awaitable[_records_pb2.ListNamesResponse]],
     ) -> _abc.Awaitable[_records_pb2.ListNamesResponse]:
         """One page of the names stored at the node."""
+
+    @_abc_1.abstractmethod
+    def Provides(
+        self,
+        request: _records_pb2.ProvidesRequest,
+        context: _aio.ServicerContext[_records_pb2.ProvidesRequest, _abc.Awaitable[_records_pb2.ProvidesResponse]],
+    ) -> _abc.Awaitable[_records_pb2.ProvidesResponse]:
+        """Whether the receiver provides one variant (a downloader's check of a provider entry)."""
 
 def add_RecordsServicer_to_server(servicer: RecordsServicer, server: _aio.Server) -> None: ...

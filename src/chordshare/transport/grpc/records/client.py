@@ -27,6 +27,11 @@ long: the owner's calls then time out before ours does."""
 
 REPLICATE_FACTOR = 2
 
+PROVIDES_TIMEOUT = 2.0
+"""Deadline of one Provides call, in seconds (at most the record timeout): a tiny reply from a
+live provider takes milliseconds, and a downloader asks several providers before it picks a
+variant, so an invented address must not hold the choice for a full record deadline."""
+
 
 class GrpcRecordClient:
     """Asks other nodes about records over gRPC, through ``peers``' channels."""
@@ -72,6 +77,14 @@ class GrpcRecordClient:
         with calling(peer.grpc_address, "ListNames"):
             reply = await self._stub(peer).ListNames(request, timeout=self.timeout)
             return self._codec.decode_names(reply, after, limit)
+
+    async def provides(self, peer: PeerRef, key: RecordKey) -> tuple[int, bool]:
+        request = self._codec.encode_provides_request(key)
+        with calling(peer.grpc_address, "Provides"):
+            reply = await self._stub(peer).Provides(
+                request, timeout=min(self.timeout, PROVIDES_TIMEOUT)
+            )
+            return self._codec.decode_provides(reply)
 
     # -- helpers ------------------------------------------------------------------------------
 

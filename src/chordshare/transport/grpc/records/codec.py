@@ -210,3 +210,19 @@ class RecordCodec:
         if any(n <= after for n in names) or names != sorted(set(names)):
             raise self.error("names: not sorted, distinct and after the cursor")
         return names
+
+    # -- Provides -----------------------------------------------------------------------------
+
+    def encode_provides_request(self, key: RecordKey) -> pb.ProvidesRequest:
+        return pb.ProvidesRequest(name=key.name, content_hash=key.content_hash)
+
+    def decode_provides_request(self, msg: pb.ProvidesRequest) -> RecordKey:
+        if len(msg.content_hash) != DIGEST_SIZE:
+            raise self.error(f"content_hash: {len(msg.content_hash)} bytes, not 32")
+        return RecordKey(self.decode_name(msg.name, "name"), msg.content_hash)
+
+    def encode_provides(self, node_id: int, provides: bool) -> pb.ProvidesResponse:
+        return pb.ProvidesResponse(node_id=self.ids.encode_id(node_id), provides=provides)
+
+    def decode_provides(self, msg: pb.ProvidesResponse) -> tuple[int, bool]:
+        return self.ids.decode_id(msg.node_id, "node_id"), msg.provides

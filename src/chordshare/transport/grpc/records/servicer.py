@@ -62,6 +62,13 @@ class RecordsServicer(records_pb2_grpc.RecordsServicer):
         after, limit = self._codec.decode_list_request(request)
         return self._codec.encode_names(await self._service.list_names(after, limit))
 
+    async def Provides(  # noqa: N802
+        self, request: pb.ProvidesRequest, context: Any
+    ) -> pb.ProvidesResponse:
+        key = self._codec.decode_provides_request(request)
+        node_id, provides = await self._service.provides(key)
+        return self._codec.encode_provides(node_id, provides)
+
 
 def records_registrar(service: RecordService, space: IdSpace) -> Callable[[Any], list[str]]:
     """A :data:`chordshare.transport.grpc.server.Registrar` that serves ``service`` (the node's
