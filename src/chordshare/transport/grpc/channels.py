@@ -19,6 +19,8 @@ from typing import Any
 
 import grpc
 
+from chordshare.transport.grpc.tls import PeerTls
+
 DEFAULT_MAX_CHANNELS = 64
 """A node talks regularly to about r + log2 N + 1 peers (successor list r = 16, about log2 N
 distinct fingers: 20 at a million nodes, the predecessor), so 64 keeps every regular neighbour
@@ -45,6 +47,21 @@ class ChannelCache:
         self._channels: OrderedDict[str, Any] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
         self.closed = False
+        self._credentials: Any = None
+
+    def secure(self, tls: PeerTls) -> None:
+        """Open every channel from now on with mutual TLS (``tls``'s CA, certificate and key).
+
+        Called before the first :meth:`get`, so no plaintext channel is ever cached.
+        """
+        if self._channels:
+            raise RuntimeError("secure() must be called before any channel is opened")
+        self._credentials = tls.channel_credentials()
+
+    @property
+    def tls(self) -> bool:
+        """Whether channels are opened with TLS."""
+        return self._credentials is not None
 
     def __len__(self) -> int:
         return len(self._channels)
@@ -63,7 +80,10 @@ class ChannelCache:
         if channel is not None:
             self._channels.move_to_end(address)
             return channel
-        channel = grpc.aio.insecure_channel(address, options=self._options)
+        if self._credentials is not None:
+            channel = grpc.aio.secure_channel(address, self._credentials, options=self._options)
+        else:
+            channel = grpc.aio.insecure_channel(address, options=self._options)
         self._channels[address] = channel
         while len(self._channels) > self.max_channels:
             _, evicted = self._channels.popitem(last=False)

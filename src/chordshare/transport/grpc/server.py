@@ -34,6 +34,7 @@ from chordshare.transport.grpc.metrics import ServerMetrics
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES, server_options
 from chordshare.transport.grpc.ring.codec import WireCodec
 from chordshare.transport.grpc.ring.servicer import RING_SERVICE_NAME, RingServicer
+from chordshare.transport.grpc.tls import CallerClaimInterceptor, PeerTls
 from chordshare.transport.ports.ring import RingService
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,13 @@ class GrpcServer:
         space: IdSpace | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         metrics: ServerMetrics | None = None,
+        tls: PeerTls | None = None,
     ) -> None:
         """``space``: the ring's id space, to reject ids outside it before they reach the node
         (default: the 160-bit ring). ``metrics``: where RPCs are counted (default: the metrics
-        shared on Prometheus' default registry)."""
+        shared on Prometheus' default registry). ``tls``: serve mutual TLS only, clients
+        authenticated by the cluster CA, Rectify/LeaveNotice claims checked against the caller's
+        certificate (default: plaintext)."""
         if not 0 <= port <= 65535:
             raise ConfigError(f"gRPC port must be in 0..65535, got {port}")
         self.host = host
@@ -103,6 +107,7 @@ class GrpcServer:
         self._service = service
         self._codec = WireCodec(space or IdSpace(), InvalidInput)
         self._metrics = metrics
+        self.tls = tls
         self.malformed = WarningLimiter()
         """Which malformed requests this server logs (one warning per peer per minute)."""
         self._registrars: list[Registrar] = []
@@ -135,12 +140,15 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("GrpcServer already started")
         metrics = self._metrics or ServerMetrics.shared()
+        interceptors = [
+            metrics.interceptor(),
+            error_interceptor(),
+            MalformedRequestInterceptor(self.malformed),
+        ]
+        if self.tls is not None:
+            interceptors.append(CallerClaimInterceptor())
         server = grpc.aio.server(
-            interceptors=[
-                metrics.interceptor(),
-                error_interceptor(),
-                MalformedRequestInterceptor(self.malformed),
-            ],
+            interceptors=interceptors,
             options=self._options,
         )
         ring_pb2_grpc.add_RingServicer_to_server(RingServicer(self._service, self._codec), server)
@@ -156,7 +164,10 @@ class GrpcServer:
             await checker.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         address = join_host_port(self.host, self.requested_port)
         try:
-            port = server.add_insecure_port(address)
+            if self.tls is not None:
+                port = server.add_secure_port(address, self.tls.server_credentials())
+            else:
+                port = server.add_insecure_port(address)
         except RuntimeError as exc:
             await server.stop(None)
             raise ConfigError(

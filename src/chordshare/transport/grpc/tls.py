@@ -14,6 +14,7 @@ Rectify's ``candidate`` and a LeaveNotice's ``leaving``, when they name another 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -30,6 +31,25 @@ CLAIMED_PEER_FIELDS = {
     "/chordshare.ring.v1.Ring/LeaveNotice": "leaving",
 }
 """Method -> request field naming a peer that must be the caller itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerTls:
+    """A node's TLS material (PEM bytes): the cluster CA, its own certificate and key."""
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    def server_credentials(self) -> Any:
+        """Serve with this node's certificate; accept only clients with one from the CA."""
+        return grpc.ssl_server_credentials(
+            [(self.key, self.cert)], root_certificates=self.ca, require_client_auth=True
+        )
+
+    def channel_credentials(self) -> Any:
+        """Call peers presenting this node's certificate; trust only servers from the CA."""
+        return grpc.ssl_channel_credentials(self.ca, self.key, self.cert)
 
 
 def certificate_address(cert: x509.Certificate) -> str | None:
