@@ -17,21 +17,16 @@ naming where the value came from (the file, the variable or the flag), the field
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    JsonConfigSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from chordshare.model.limits import (
@@ -51,6 +46,14 @@ from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
 from chordshare.service.config_rest import RestSettings
+from chordshare.service.config_sources import CONFIG_FILE as CONFIG_FILE
+from chordshare.service.config_sources import file_source
+from chordshare.service.config_values import MAX_QUOTA as MAX_QUOTA
+from chordshare.service.config_values import UNLIMITED as UNLIMITED
+from chordshare.service.config_values import ByteQuota as ByteQuota
+from chordshare.service.config_values import host_port as host_port
+from chordshare.service.config_values import normalize_url as normalize_url
+from chordshare.service.config_values import quota_bytes as quota_bytes
 from chordshare.storage.files.stale import DEFAULT_STALE_PART_AGE
 
 ENV_PREFIX = "CHORDSHARE_"
@@ -63,17 +66,6 @@ _RING = RingSettings()
 """Defaults of the ring algorithms, reused rather than restated."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-UNLIMITED: Literal["unlimited"] = "unlimited"
-ByteQuota = int | Literal["unlimited"]
-"""A bound in bytes (positive, at most MAX_QUOTA), or no bound: a word rather than null, which
-TOML cannot say. Checked by ``NodeConfig._quota``."""
-MAX_QUOTA = 1 << 60
-
-
-def quota_bytes(value: ByteQuota) -> int | None:
-    """The bound a quota setting gives, None for "unlimited"."""
-    return None if value == UNLIMITED else value
 
 
 class NodeConfig(BaseSettings, RestSettings):
@@ -328,63 +320,4 @@ class NodeConfig(BaseSettings, RestSettings):
         path = CONFIG_FILE.get()
         if path is None:
             return init_settings, env_settings
-        return init_settings, env_settings, _file_source(settings_cls, path)
-
-
-PATH_FIELDS = tuple(
-    name for name, info in NodeConfig.model_fields.items() if info.annotation is Path
-)
-"""Fields holding paths: relative values in a config file resolve against its directory."""
-
-CONFIG_FILE: ContextVar[Path | None] = ContextVar("chordshare_config_file", default=None)
-"""The file :func:`load_config` is reading (pydantic-settings builds sources in a classmethod,
-so the path reaches it through this context variable rather than a class attribute)."""
-
-
-class _JsonFile(JsonConfigSettingsSource):
-    def __call__(self) -> dict[str, Any]:
-        return _resolve_paths(super().__call__(), Path(str(self.json_file_path)).parent)
-
-
-class _TomlFile(TomlConfigSettingsSource):
-    def __call__(self) -> dict[str, Any]:
-        return _resolve_paths(super().__call__(), Path(str(self.toml_file_path)).parent)
-
-
-def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
-    if path.suffix.lower() == ".json":
-        return _JsonFile(settings_cls, json_file=path)
-    return _TomlFile(settings_cls, toml_file=path)
-
-
-def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Path fields of a file resolve against its directory, defaults included."""
-    out = dict(data)
-    for name in PATH_FIELDS:
-        value = out.get(name, NodeConfig.model_fields[name].default)
-        if isinstance(value, str | Path):
-            path = Path(value).expanduser()
-            out[name] = path if path.is_absolute() else base / path
-    return out
-
-
-def normalize_url(url: str) -> str:
-    """Check a REST base URL (http or https, with a host) and drop a trailing slash."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise ValueError(f"bad port in URL {url!r}") from exc
-    return text.rstrip("/")
-
-
-def host_port(host: str, port: int) -> str:
-    """``host:port``, bracketing IPv6 addresses."""
-    try:
-        is_v6 = ipaddress.ip_address(host).version == 6
-    except ValueError:
-        is_v6 = False
-    return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
+        return init_settings, env_settings, file_source(settings_cls, path)
