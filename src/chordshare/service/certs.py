@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from chordshare.errors import ConfigError
-from chordshare.transport.grpc.tls import URI_SCHEME
+from chordshare.transport.grpc.tls import URI_SCHEME, PeerTls, certificate_address
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
@@ -168,3 +169,43 @@ def issue_node(
     _write(files.key, _key_pem(key), private=True, force=True)
     _write(files.cert, cert.public_bytes(serialization.Encoding.PEM), private=False, force=True)
     return files
+
+
+def load_peer_tls(ca_path: Path, cert_path: Path, key_path: Path, address: str) -> PeerTls:
+    """The TLS material of the node advertising gRPC ``address``, checked: PEM that parses, a
+    certificate signed by the CA, naming ``address`` in its ``chordshare://`` URI SAN, and a key
+    that is the certificate's. ConfigError saying which file is wrong otherwise."""
+    try:
+        ca_pem, cert_pem, key_pem = (p.read_bytes() for p in (ca_path, cert_path, key_path))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    try:
+        ca = x509.load_pem_x509_certificate(ca_pem)
+    except ValueError as exc:
+        raise ConfigError(f"peer_tls_ca {ca_path}: not a PEM certificate") from exc
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise ConfigError(f"peer_tls_cert {cert_path}: not a PEM certificate") from exc
+    try:
+        key = serialization.load_pem_private_key(key_pem, None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"peer_tls_key {key_path}: not an unencrypted PEM private key") from exc
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise ConfigError(
+            f"peer_tls_cert {cert_path} is not signed by peer_tls_ca {ca_path}"
+        ) from exc
+    certified = certificate_address(cert)
+    if certified != address:
+        raise ConfigError(
+            f"peer_tls_cert {cert_path} is for {certified or 'no chordshare:// address'}, "
+            f"not this node's advertised gRPC address {address}"
+        )
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(
+        serialization.Encoding.PEM, public
+    ) != cert.public_key().public_bytes(serialization.Encoding.PEM, public):
+        raise ConfigError(f"peer_tls_key {key_path} is not the key of peer_tls_cert {cert_path}")
+    return PeerTls(ca_pem, cert_pem, key_pem)

@@ -45,6 +45,7 @@ from chordshare.model.manifest import (
 from chordshare.model.records import MAX_PIECES_PER_RECORD
 from chordshare.node.ring.settings import RingSettings
 from chordshare.ring.ids import DEFAULT_BITS, MAX_BITS
+from chordshare.service.config_peer_tls import PeerTlsSettings
 from chordshare.service.config_rest import RestSettings
 from chordshare.service.config_sources import CONFIG_FILE as CONFIG_FILE
 from chordshare.service.config_sources import file_source
@@ -68,7 +69,7 @@ _RING = RingSettings()
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-class NodeConfig(BaseSettings, RestSettings):
+class NodeConfig(BaseSettings, RestSettings, PeerTlsSettings):
     """Everything a node reads at start. Build it with :func:`load_config`."""
 
     model_config = SettingsConfigDict(

@@ -45,6 +45,7 @@ from chordshare.node.ring.maintenance import MERGE_EVERY, Maintenance
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.service.api_token import access_policy, resolve_token
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
+from chordshare.service.certs import load_peer_tls
 from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
@@ -186,9 +187,12 @@ class NodeService:
         if self.log_filter is not None:
             self.log_filter.node = short
         registry = CollectorRegistry()
+        tls = load_peer_tls(*cfg.peer_tls_paths(), me.grpc_address) if cfg.peer_tls else None
         client = GrpcPeerClient(
             cfg.rpc_timeout, max_message_bytes=cfg.max_message_bytes, space=self.space
         )
+        if tls is not None:
+            client.channels.secure(tls)
         cleanup.push_async_callback(client.close)
         node = ChordNode(self.space, me, client, self.clock, cfg.ring_settings())
         self.node = node
@@ -210,6 +214,7 @@ class NodeService:
             space=self.space,
             max_message_bytes=cfg.max_message_bytes,
             metrics=ServerMetrics(registry),
+            tls=tls,
         )
         for registrar in files.registrars():
             grpc_server.add_servicer(registrar)
