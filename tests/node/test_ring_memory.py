@@ -194,6 +194,7 @@ async def test_join_with_a_taken_id_fails() -> None:
         PeerRef(a.me.id, "elsewhere"),
         cluster.network.client("elsewhere"),
         cluster.clock,
+        identity=cluster.identity,
     )
     with pytest.raises(JoinFailed, match="already taken"):
         await clone.join(a.me)

@@ -19,7 +19,7 @@ from chordshare.model.records import RecordKey, RecordPage
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
-from chordshare.ring import IdSpace, PeerRef
+from chordshare.ring import IdSpace, PeerRef, TrustClaimedIds
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.grpc.generated import records_pb2 as pb
@@ -76,7 +76,14 @@ class Net:
         assert RECORDS_SERVICE_NAME in server.services
         peers = GrpcPeerClient(RPC_TIMEOUT, space=SPACE)
         me = PeerRef(ident, server.address, f"http://{host}:1")
-        node = ChordNode(SPACE, me, peers, SystemClock(), RingSettings(successor_list_size=4))
+        node = ChordNode(
+            SPACE,
+            me,
+            peers,
+            SystemClock(),
+            RingSettings(successor_list_size=4),
+            identity=TrustClaimedIds(),  # hand-picked ids on real sockets
+        )
         store = await RecordStore.open(self.root / f"n{ident:x}", SPACE, wall_clock=self.wall)
         rec = RecordNode(node, store, GrpcRecordClient(peers, timeout=RPC_TIMEOUT))
         ring.target, records.target = node, rec

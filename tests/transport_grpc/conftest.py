@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from chordshare.clock import SystemClock
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
-from chordshare.ring import IdSpace, NextHop, PeerRef
+from chordshare.ring import IdSpace, NextHop, PeerRef, TrustClaimedIds
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
 from chordshare.transport.ports.ring import NodeInfo, RingService
 
@@ -175,7 +175,14 @@ class Nodes:
         address = server.address
         me = PeerRef(ident, address, f"http://{host}:1")
         client = self.client(space)
-        node = ChordNode(space, me, client, SystemClock(), settings or RingSettings())
+        node = ChordNode(
+            space,
+            me,
+            client,
+            SystemClock(),
+            settings or RingSettings(),
+            identity=TrustClaimedIds(),  # hand-picked ids on real sockets
+        )
         late.target = node
         started = GrpcNode(node, server, client, metrics)
         self.started.append(started)

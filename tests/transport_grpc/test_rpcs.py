@@ -47,12 +47,10 @@ async def test_join_rectify_step_and_leave_over_grpc(nodes: Nodes) -> None:
             assert isinstance(remote, NextHop)
     assert (await asker.find_successor_step(a.me, HIGH, ())).peers[0] == b.me
 
-    # Rectify: a closer candidate is adopted as predecessor; a farther one only replaces a
-    # predecessor that no longer answers (the probe goes over gRPC too)
+    # Rectify: a closer candidate is adopted only once it answers at its address with its id
+    # (the ping-back goes over gRPC too); nothing answers at 127.0.0.9:1, so a stays
     closer = PeerRef(HIGH - 5, "127.0.0.9:1", "http://127.0.0.9:2")
     await asker.rectify(b.me, closer)
-    assert b.node.table.predecessor == closer
-    await asker.rectify(b.me, a.me)  # farther than `closer`, but nothing answers at 127.0.0.9:1
     assert b.node.table.predecessor == a.me
 
     # LeaveNotice: b leaves gracefully and a closes the gap at once

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from chordshare.clock import ManualClock
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
-from chordshare.ring import IdSpace, PeerRef, RoutingTable
+from chordshare.ring import IdSpace, NamedAddress, PeerRef, RoutingTable
 from chordshare.ring.invariants import check_converged, check_invariant, finger_problems
 from chordshare.ring.oracle import RingOracle
 from chordshare.transport.memory.network import MemoryNetwork
@@ -31,6 +31,8 @@ class MemoryCluster:
         clock: ManualClock | None = None,
     ) -> None:
         self.space = IdSpace(bits)
+        self.identity = NamedAddress(self.space)
+        """Nodes live at ``mem-<hex id>``, so hand-picked ids are still checkable."""
         self.settings = settings or RingSettings()
         self.rng = random.Random(seed)
         self.clock = clock or ManualClock()
@@ -65,9 +67,16 @@ class MemoryCluster:
         ident = self.fresh_id() if ident is None else self.space.check(ident)
         if ident in self.nodes:
             raise ValueError(f"id {ident} already in use")
-        address = f"mem-{self.space.hex(ident)}"
+        address = self.identity.address(ident)
         peer = PeerRef(ident, address, f"http://{address}")
-        node = ChordNode(self.space, peer, self.network.client(address), self.clock, self.settings)
+        node = ChordNode(
+            self.space,
+            peer,
+            self.network.client(address),
+            self.clock,
+            self.settings,
+            identity=self.identity,
+        )
         self.network.register(peer, ring=node)
         self.nodes[ident] = node
         return node

@@ -15,10 +15,19 @@ from collections.abc import Callable, Collection
 from chordshare.clock import Clock
 from chordshare.errors import InvalidInput, LookupFailed, PeerError
 from chordshare.node.ring import membership
+from chordshare.node.ring.checks import PeerChecks
 from chordshare.node.ring.lookup import IterativeLookup, LookupResult, hop_limit
 from chordshare.node.ring.settings import RingSettings
 from chordshare.node.ring.stats import NodeStats
-from chordshare.ring import IdSpace, NextHop, PeerRef, RoutingTable, in_half_open
+from chordshare.ring import (
+    HashedAddress,
+    IdentityRule,
+    IdSpace,
+    NextHop,
+    PeerRef,
+    RoutingTable,
+    in_half_open,
+)
 from chordshare.transport.ports.ring import NodeInfo, PeerClient
 
 log = logging.getLogger(__name__)
@@ -39,7 +48,11 @@ class ChordNode:
         client: PeerClient,
         clock: Clock,
         settings: RingSettings | None = None,
+        *,
+        identity: IdentityRule | None = None,
     ) -> None:
+        """``identity`` is the rule a claimed id must satisfy (default: the id is SHA-1 of the
+        advertised address, as ``IdSpace.node_id`` makes it)."""
         self.space = space
         self.me = me
         self.client = client
@@ -47,6 +60,7 @@ class ChordNode:
         self.settings = settings or RingSettings()
         self.table = RoutingTable(space, me, self.settings.successor_list_size)
         self.stats = NodeStats()
+        self.checks = PeerChecks(me, client, clock, identity or HashedAddress(space))
         self._next_finger = 0
         self.left = False
         self.predecessor_listeners: list[Callable[[PeerRef | None, PeerRef | None], None]] = []
@@ -66,17 +80,28 @@ class ChordNode:
 
     async def rectify(self, candidate: PeerRef) -> None:
         """Zave's ``rectify``: adopt ``candidate`` as predecessor if it is closer than the current
-        one, or if the current one is gone."""
+        one, or if the current one is gone.
+
+        A candidate whose id does not derive from its address is refused (InvalidInput); one
+        that does is adopted only once it answered at that address with that id."""
         self._valid_id(candidate.id)
+        if not self.checks.derives(candidate):
+            raise InvalidInput(
+                f"peer id {self.space.short(candidate.id)} does not derive from its address "
+                f"{candidate.grpc_address!r}"
+            )
         current = self.table.predecessor
         if current is not None and current.id == candidate.id:
             return
         if self.table.should_rectify(candidate, predecessor_alive=True):
+            if not await self.checks.confirmed(candidate):
+                log.warning("ignored rectify by %s: it does not answer for itself", candidate)
+                return
             self._set_predecessor(candidate)
             self._learn_if_alone(candidate)
             return
         assert current is not None  # should_rectify adopts when there is no predecessor
-        if not await self._alive(current):
+        if not await self._alive(current) and await self.checks.confirmed(candidate):
             self._set_predecessor(candidate)
 
     async def leave_notice(
@@ -98,11 +123,13 @@ class ChordNode:
         )
         self.table.forget(leaving.id)
         if was_successor:
-            rest = [p for p in successors if p.id != leaving.id]
+            rest = await self.checks.keep(p for p in successors if p.id != leaving.id)
             if rest:
                 self.table.successors.adopt(rest[0], rest[1:])
         if was_predecessor:
             replacement = predecessor if predecessor and predecessor.id != self.me.id else None
+            if replacement is not None and not await self.checks.confirmed(replacement):
+                replacement = None
             self._set_predecessor(replacement)
         if self.table.alone and self.table.predecessor is not None:
             self._set_predecessor(None)
@@ -114,7 +141,7 @@ class ChordNode:
             info = await self.client.get_node_info(leaving)
         except PeerError:
             return False
-        return info.peer.id == leaving.id and info.leaving
+        return self.checks.saw(leaving, info) and info.leaving
 
     async def ping(self) -> None:
         return None
@@ -148,6 +175,8 @@ class ChordNode:
             failover=self.settings.lookup_failover,
             confirm=confirm,
             on_peer_failed=self._finger_failed,
+            derives=self.checks.derives,
+            own_successors=self.table.successors.peers,
         )
         try:
             result = await lookup.run(key, start)
@@ -189,16 +218,21 @@ class ChordNode:
             except PeerError:
                 await self._suspect(succ)
                 continue
+            if not self.checks.saw(succ, info):
+                # something else answers at that address now: it is not our successor
+                self.table.forget(succ.id)
+                continue
             candidate = info.predecessor
             if candidate is not None and self.table.stabilize_candidate(candidate):
-                try:
-                    closer = await self.client.get_node_info(candidate)
-                except PeerError:
+                closer = await self._answer_of(candidate)
+                if closer is None:
                     self.table.fingers.remove(candidate.id)
                 else:
-                    self.table.successors.adopt(candidate, closer.successors)
+                    self.table.successors.adopt(
+                        candidate, await self.checks.keep(closer.successors)
+                    )
                     break
-            self.table.successors.adopt(succ, info.successors)
+            self.table.successors.adopt(succ, await self.checks.keep(info.successors))
             break
         if self.table.alone and not await self._recover_successor():
             return
@@ -227,6 +261,8 @@ class ChordNode:
                     self.table.fingers.set(j, None)
                 self._next_finger = 0
                 continue
+            if not await self.checks.confirmed(found.owner):
+                return  # a finger is adopted only from a peer that answers for itself
             self._next_finger = self.table.fingers.fill_from(i, found.owner) % self.space.bits
 
     async def check_predecessor(self) -> None:
@@ -249,14 +285,21 @@ class ChordNode:
             fallbacks.append(self.table.predecessor)
         fallbacks.sort(key=lambda p: self.space.distance(self.me.id, p.id))
         for peer in fallbacks:
-            try:
-                info = await self.client.get_node_info(peer)
-            except PeerError:
+            info = await self._answer_of(peer)
+            if info is None:
                 self._finger_failed(peer)
                 continue
-            self.table.successors.adopt(peer, info.successors)
+            self.table.successors.adopt(peer, await self.checks.keep(info.successors))
             return True
         return False
+
+    async def _answer_of(self, peer: PeerRef) -> NodeInfo | None:
+        """``peer``'s node info if it answers at its address with its own id, else None."""
+        try:
+            info = await self.client.get_node_info(peer)
+        except PeerError:
+            return None
+        return info if self.checks.saw(peer, info) else None
 
     async def rectify_successor(self) -> None:
         """Tell our successor about us (Zave's rectify); a failure waits for the next round."""

@@ -6,10 +6,11 @@ count, checks that every hop gets strictly closer to the key, and fails over aro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from chordshare.errors import LookupFailed, PeerError
+from chordshare.node.ring.vouch import Refused, StepCheck
 from chordshare.ring import IdSpace, NextHop, PeerRef, in_half_open, in_open
 from chordshare.transport.ports.ring import PeerClient
 
@@ -66,6 +67,11 @@ class IterativeLookup:
     skipped for the next live entry, and a node that joined just before the owner (the owner's
     new predecessor) is taken when the key falls to it. Without ``failover`` this is the paper's
     lookup: the first dead peer fails it, and the owner is trusted.
+
+    With ``failover`` every step is also checked (:mod:`chordshare.node.ring.vouch`): a step
+    that names peers whose ids do not derive from their addresses, answers outside the interval
+    it should, or offers a hop that does not progress is discarded with its responder excluded,
+    and the confirmed owner must be vouched for by its own predecessor.
     """
 
     def __init__(
@@ -79,6 +85,8 @@ class IterativeLookup:
         failover: bool = True,
         confirm: bool | None = None,
         on_peer_failed: Callable[[PeerRef], None] | None = None,
+        derives: Callable[[PeerRef], bool] | None = None,
+        own_successors: Callable[[], Sequence[PeerRef]] | None = None,
     ) -> None:
         self.space = space
         self.confirm = failover if confirm is None else confirm
@@ -94,9 +102,14 @@ class IterativeLookup:
         self.path: list[PeerRef] = []
         self.hops = 0
         self.timeouts = 0
+        self.refused = 0
+        """Responders whose answers failed a check."""
+        self.start: PeerRef | None = None
+        self.check = StepCheck(space, client, origin, derives, own_successors)
 
     async def run(self, key: int, start: PeerRef | None = None) -> LookupResult:
         self.space.check(key)
+        self.start = start
         if start is None or start == self.origin:
             stack = [_Frame(self.origin, self.local_step(key, self.excluded))]
         else:
@@ -106,11 +119,17 @@ class IterativeLookup:
                 raise LookupFailed(
                     f"start node {start.grpc_address} did not answer: {exc}"
                 ) from exc
+            if self.failover and not self.check.plausible(start, key, first):
+                raise LookupFailed(f"start node {start.grpc_address} answered implausibly")
             stack = [_Frame(start, first)]
         while stack:
             frame = stack[-1]
             if frame.step.done:
-                result = await self._finish(frame, key)
+                try:
+                    result = await self._finish(frame, key)
+                except Refused as refusal:
+                    self._distrust(stack, refusal.owner)
+                    continue
                 if result is not None:
                     return result
                 # every owner it named is dead: ask it again with them excluded, or backtrack
@@ -142,6 +161,10 @@ class IterativeLookup:
                 if not self.failover:
                     break
                 continue
+            if self.failover and not self.check.plausible(candidate, key, step):
+                self.refused += 1
+                self.excluded.add(candidate.id)
+                continue
             stack.append(_Frame(candidate, step, asked_with=len(self.excluded)))
         raise LookupFailed(
             f"lookup of key {self.space.hex(key)} failed: every route ended at a dead peer "
@@ -167,11 +190,26 @@ class IterativeLookup:
             frame.step = self.local_step(key, self.excluded)
             return True
         try:
-            frame.step = await self.client.find_successor_step(frame.node, key, self.excluded)
+            step = await self.client.find_successor_step(frame.node, key, self.excluded)
         except PeerError:
             self._failed(frame.node)
             return False
+        if self.failover and not self.check.plausible(frame.node, key, step):
+            return False
+        frame.step = step
         return True
+
+    def _distrust(self, stack: list[_Frame], owner: PeerRef) -> None:
+        """The owner named by the top frame's node could not be confirmed: exclude that node
+        (or, when it is the origin, the owner it named) and go on from the node before it."""
+        self.refused += 1
+        frame = stack[-1]
+        if frame.node == self.origin:
+            self.excluded.add(owner.id)
+            frame.asked_with = -1  # ask our own table again, without that owner
+            return
+        self.excluded.add(frame.node.id)
+        stack.pop()
 
     async def _finish(self, frame: _Frame, key: int) -> LookupResult | None:
         peers = [p for p in frame.step.peers if p.id not in self.excluded]
@@ -188,8 +226,12 @@ class IterativeLookup:
         owner's answer also supplies the successors returned with it."""
         size = self.space.size
         moves = 0
-        while peers and moves < CONFIRM_LIMIT:
-            if peers[0] == self.origin or peers[0] == responder:
+        checked = self.failover
+        # Checked, every move must itself be confirmed, so it may take more of them (each lands
+        # strictly between the responder and the last owner named, so the walk ends).
+        limit = self.max_hops if checked else CONFIRM_LIMIT
+        while peers and moves < limit:
+            if peers[0] == self.origin or (peers[0] == responder and not checked):
                 return peers  # our own or the responder's state: already first-hand
             owner = peers[0]
             try:
@@ -198,7 +240,13 @@ class IterativeLookup:
                 self._failed(owner)  # bounded by the list's length: each dead entry goes once
                 peers = peers[1:]
                 continue
+            if checked and info.peer.id != owner.id:
+                self._failed(owner)  # something else answers there: that owner is gone
+                peers = peers[1:]
+                continue
             pred = info.predecessor
+            if checked and pred is not None and not self.check.derives(pred):
+                raise Refused(owner)
             if (
                 pred is None
                 or pred.id in self.excluded
@@ -207,10 +255,24 @@ class IterativeLookup:
             ):
                 # confirmed: its own successor list is first-hand, and complete where the
                 # responder's list was cut short after the owner (the replica holders)
+                if checked:
+                    vouched = await self.check.vouched(
+                        key, owner, info, responder, self.start, self.excluded
+                    )
+                    if vouched is None:
+                        raise Refused(owner)
+                    if vouched != owner:
+                        peers = [vouched, *peers]  # the predecessor knows a newer node
+                        moves += 1
+                        continue
                 own = [p for p in info.successors if p.id not in self.excluded and p != owner]
+                if checked:
+                    own = [p for p in own if self.check.derives(p)]
                 return [owner, *(own or peers[1:])]
             peers = [pred, *peers]  # joined since the responder last stabilized
             moves += 1
+        if checked and peers:
+            raise Refused(peers[0])  # no owner confirmed within the moves allowed
         return peers
 
     def _failed(self, peer: PeerRef) -> None:

@@ -49,12 +49,15 @@ async def join(node: ChordNode, seed: PeerRef) -> None:
             info = await node.client.get_node_info(candidate)
         except PeerError:
             continue
+        if not node.checks.saw(candidate, info):
+            info = None
+            continue
         successor = candidate
         break
     if info is None:
         raise JoinFailed(f"no live successor found through {seed.grpc_address}")
     node.table.predecessor = None
-    node.table.successors.adopt(successor, info.successors)
+    node.table.successors.adopt(successor, await node.checks.keep(info.successors))
     node.table.fingers.fill_from(0, successor)
     node.left = False
     await node.rectify_successor()
@@ -96,6 +99,8 @@ async def merge_through(node: ChordNode, seed: PeerRef) -> bool:
     if found.owner.id == node.me.id:
         return False
     other = found.owner
+    if not await node.checks.confirmed(other):
+        return False
     await _offer(node, other, node.me)
     try:
         ours = await node.find_successor(other.id)
@@ -104,7 +109,7 @@ async def merge_through(node: ChordNode, seed: PeerRef) -> bool:
     if ours is not None and ours.owner.id not in (other.id, node.me.id):
         await _offer(node, ours.owner, other)
     before = node.table.successor.id
-    node.table.learn([other, *found.successors])
+    node.table.learn([other, *await node.checks.keep(found.successors)])
     if node.table.successor.id != before:
         await node.rectify_successor()
     log.info("ring merge: %s belongs to another ring", node.name(other))
