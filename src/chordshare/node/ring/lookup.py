@@ -231,6 +231,8 @@ class IterativeLookup:
         # strictly between the responder and the last owner named, so the walk ends).
         limit = self.max_hops if checked else CONFIRM_LIMIT
         while peers and moves < limit:
+            if checked and moves and peers[0] == self.origin:
+                raise Refused(peers[0])  # walked back to us: we know we do not own the key
             if peers[0] == self.origin or (peers[0] == responder and not checked):
                 return peers  # our own or the responder's state: already first-hand
             owner = peers[0]
@@ -247,6 +249,13 @@ class IterativeLookup:
             pred = info.predecessor
             if checked and pred is not None and not self.check.derives(pred):
                 raise Refused(owner)
+            if (
+                checked
+                and owner == responder
+                and pred is not None
+                and not in_half_open(key, pred.id, owner.id, size)
+            ):
+                raise Refused(owner)  # names itself, but its own predecessor says otherwise
             if (
                 pred is None
                 or pred.id in self.excluded
