@@ -13,6 +13,10 @@ and listens on (``--http-fd``): the port is never free for anyone else in betwee
 port is 0 in the config; the node reports the port it bound in its ready line, which
 :meth:`LocalCluster.wait_ready` reads.
 
+With ``peer_tls`` the cluster makes a CA in the work directory and a certificate for each node,
+which must name the node's gRPC address: the port is then picked (bound, released) when the
+node is added, and the node binds it on its own loopback address when it starts.
+
 Waiting is on conditions, never a fixed sleep: :func:`wait_until` checks a condition every
 :data:`POLL` seconds (the only pause here) up to a deadline, and reports the last reason it was
 not yet true.
@@ -39,6 +43,7 @@ import httpx
 from chordshare.errors import NodeFailed
 from chordshare.ring import IdSpace
 from chordshare.ring.oracle import RingOracle
+from chordshare.service import certs
 from chordshare.service.sockets import reserve_port
 
 T = TypeVar("T")
@@ -160,9 +165,39 @@ class LocalCluster:
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     """The REST API token every node of the cluster is configured with, unless ``settings``
     or a node's overrides give another."""
+    peer_tls: bool = False
+    """Run mutual TLS between the nodes: a CA under ``workdir/pki`` and a certificate per node."""
 
     def __post_init__(self) -> None:
         self.http.headers.setdefault("Authorization", f"Bearer {self.api_token}")
+        if self.peer_tls:
+            certs.init_ca(self.pki, force=True)
+
+    @property
+    def pki(self) -> Path:
+        """Where the cluster's CA and node certificates are (with ``peer_tls``)."""
+        return self.workdir / "pki"
+
+    def client_tls_env(self) -> dict[str, str]:
+        """Environment variables giving a command-line client (``chordshare get``, which
+        downloads over gRPC) a certificate of the cluster's CA (with ``peer_tls``)."""
+        files = certs.issue_node(self.pki, "127.0.0.1:1", self.pki, name="client", force=True)
+        return {
+            "CHORDSHARE_PEER_TLS_CA": str(self.pki / certs.CA_CERT),
+            "CHORDSHARE_PEER_TLS_CERT": str(files.cert),
+            "CHORDSHARE_PEER_TLS_KEY": str(files.key),
+        }
+
+    def _tls_values(self, name: str, host: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The gRPC port and TLS files of a new node of a TLS cluster."""
+        port = overrides.get("grpc_port") or _free_port(host)
+        files = certs.issue_node(self.pki, f"{host}:{port}", self.pki, name=name, force=True)
+        return {
+            "grpc_port": port,
+            "peer_tls_ca": str(self.pki / certs.CA_CERT),
+            "peer_tls_cert": str(files.cert),
+            "peer_tls_key": str(files.key),
+        }
 
     # -- starting --------------------------------------------------------------------------
 
@@ -188,6 +223,7 @@ class LocalCluster:
             "shared_dir": f"{name}/shared",
             "data_dir": f"{name}/data",
             "api_token": self.api_token,
+            **(self._tls_values(name, host, overrides) if self.peer_tls else {}),
             **self.settings,
             **overrides,
         }
@@ -349,6 +385,12 @@ class LocalCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _free_port(host: str) -> int:
+    """A port free on ``host`` now (bound by the kernel's choice, then released)."""
+    with reserve_port(host, "gRPC") as sock:
+        return int(sock.getsockname()[1])
 
 
 def dumps(values: dict[str, Any], fmt: str) -> str:

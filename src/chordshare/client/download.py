@@ -248,6 +248,10 @@ async def _fetch(
 ) -> tuple[DownloadReport, float]:
     """The download's report and its seconds (from the first request on: not counting the
     import of gRPC or the set-up of the event loop)."""
+    from chordshare.model.limits import MAX_MESSAGE_BYTES
+    from chordshare.transport.grpc.channels import ChannelCache
+    from chordshare.transport.grpc.options import channel_options
+    from chordshare.transport.grpc.tls import tls_from_environment
     from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 
     def step(done: int, total: int) -> None:
@@ -255,7 +259,12 @@ async def _fetch(
         if progress is not None:
             progress(done, total)
 
-    grpc_client = GrpcTransferClient()
+    tls = tls_from_environment()  # nodes with TLS between them serve only their CA's certs
+    channels = None
+    if tls is not None:
+        channels = ChannelCache(channel_options(MAX_MESSAGE_BYTES))
+        channels.secure(tls)
+    grpc_client = GrpcTransferClient(channels=channels)
     client: TransferClient = grpc_client if rate is None else Paced(grpc_client, rate)
     began = time.monotonic()
     try:
@@ -268,6 +277,8 @@ async def _fetch(
         )
     finally:
         await grpc_client.close()
+        if channels is not None:
+            await channels.close()
     return report, time.monotonic() - began
 
 

@@ -66,6 +66,11 @@ class ChannelCache:
     def __len__(self) -> int:
         return len(self._channels)
 
+    def __bool__(self) -> bool:
+        """Always true: an empty cache is still a cache (``channels or ChannelCache(...)`` must
+        keep a shared one that has no channel open yet)."""
+        return True
+
     def __contains__(self, address: object) -> bool:
         return address in self._channels
 

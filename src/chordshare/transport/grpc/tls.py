@@ -13,12 +13,16 @@ Rectify's ``candidate`` and a LeaveNotice's ``leaving``, when they name another 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
 from cryptography import x509
+
+from chordshare.errors import ConfigError
 
 URI_SCHEME = "chordshare://"
 """Prefix of the URI SAN that carries a node's ``host:port`` gRPC address."""
@@ -50,6 +54,26 @@ class PeerTls:
     def channel_credentials(self) -> Any:
         """Call peers presenting this node's certificate; trust only servers from the CA."""
         return grpc.ssl_channel_credentials(self.ca, self.key, self.cert)
+
+
+ENV_FILES = ("CHORDSHARE_PEER_TLS_CA", "CHORDSHARE_PEER_TLS_CERT", "CHORDSHARE_PEER_TLS_KEY")
+"""The variables naming the CA, certificate and key files: a node's config reads them (its
+``peer_tls_*`` settings), and so does a command-line client that talks gRPC to TLS nodes."""
+
+
+def tls_from_environment(environ: Mapping[str, str] = os.environ) -> PeerTls | None:
+    """The TLS material named by :data:`ENV_FILES`, None when none is set; ConfigError when
+    only some are, or a file cannot be read."""
+    paths = [environ.get(name, "") for name in ENV_FILES]
+    if not any(paths):
+        return None
+    if not all(paths):
+        raise ConfigError(f"TLS to the nodes needs all of {', '.join(ENV_FILES)}")
+    try:
+        ca, cert, key = (Path(p).expanduser().read_bytes() for p in paths)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    return PeerTls(ca, cert, key)
 
 
 def certificate_address(cert: x509.Certificate) -> str | None:
