@@ -103,6 +103,8 @@ class IterativeLookup:
         self.hops = 0
         self.timeouts = 0
         self.refused = 0
+        self.distrusted: set[int] = set()
+        """Responders refused by a check: alive, so excluded as liars rather than as dead."""
         """Responders whose answers failed a check."""
         self.start: PeerRef | None = None
         self.check = StepCheck(space, client, origin, derives, own_successors)
@@ -164,6 +166,7 @@ class IterativeLookup:
             if self.failover and not self.check.plausible(candidate, key, step):
                 self.refused += 1
                 self.excluded.add(candidate.id)
+                self.distrusted.add(candidate.id)
                 continue
             stack.append(_Frame(candidate, step, asked_with=len(self.excluded)))
         raise LookupFailed(
@@ -209,6 +212,7 @@ class IterativeLookup:
             frame.asked_with = -1  # ask our own table again, without that owner
             return
         self.excluded.add(frame.node.id)
+        self.distrusted.add(frame.node.id)
         stack.pop()
 
     async def _finish(self, frame: _Frame, key: int) -> LookupResult | None:
@@ -266,7 +270,7 @@ class IterativeLookup:
                 # responder's list was cut short after the owner (the replica holders)
                 if checked:
                     vouched = await self.check.vouched(
-                        key, owner, info, responder, self.start, self.excluded
+                        key, owner, info, responder, self.start, self.excluded, self.distrusted
                     )
                     if vouched is None:
                         raise Refused(owner)

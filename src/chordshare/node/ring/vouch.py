@@ -66,15 +66,19 @@ class StepCheck:
         responder: PeerRef,
         start: PeerRef | None,
         excluded: Collection[int],
+        distrusted: Collection[int] = (),
     ) -> PeerRef | None:
         """The owner of ``key`` as ``owner``'s predecessor sees it: ``owner`` when it agrees, a
         newer node between them when the key falls to that one, None when the claim fails."""
         size = self.space.size
         pred = info.predecessor
-        if pred is None or pred.id in excluded:
+        if pred is None or (pred.id in excluded and pred.id not in distrusted):
+            # none, or dead: nobody can vouch
             return self._unvouched(owner, info, responder, start)
         if not in_half_open(key, pred.id, owner.id, size):
             return None  # the owner's own predecessor puts the key outside its range
+        if pred.id in distrusted:
+            return self._unvouched(owner, info, responder, start)
         if pred.id == responder.id and owner.id != responder.id:
             return owner  # the responder is that predecessor: its answer already said so
         view = await self._successors_of(pred)
