@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lookup_latency.py
 	$(BIN)/python bench/ring_formation.py
 	$(BIN)/python bench/node_footprint.py
+	$(BIN)/python bench/tls_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -101,3 +101,13 @@ def test_content_hash(tmp_path: Path) -> None:
     assert result["blake3_over_sha256"] == rows["BLAKE3 (piece_digest)"]["ratio_to_sha256"]
     assert result["mismatched_cases"] == [], "blake3's threaded digests differ"
     assert result["settings"]["pieces"] == 32
+
+
+def test_tls_cost(tmp_path: Path) -> None:
+    result = run_script("tls_cost.py", tmp_path / "work", "--lookups", "50", "--size-mib", "2")
+    assert [row["mode"] for row in result["rows"]] == ["plaintext", "tls"]
+    for row in result["rows"]:
+        assert row["lookups"] == 50
+        assert 0 < row["lookup_p50_ms"] <= row["lookup_p99_ms"]
+        assert row["transfer_mib_per_s"] > 0
+    assert result["tls_over_plaintext"]["transfer"] > 0
