@@ -12,7 +12,15 @@ two node processes on loopback:
   ``chordshare get`` downloads it through the second one from both holders over gRPC (every
   piece verified and written to disk), reporting MiB/s.
 
-Figures, not assertions: the machines are shared and noisy.
+Figures, not assertions: the machines are shared and noisy. One run on a shared 2-CPU VM
+(2,000 lookups, 256 MiB, other tests running; about a minute in all):
+
+    mode       lookup p50 ms  p99 ms  transfer MiB/s
+    plaintext           2.12   12.77           148.3
+    tls                 1.50    7.28           119.8
+
+Lookup steps show no TLS cost above the noise (one handshake per channel, then AES-GCM on small
+messages); the download lost about a fifth of its throughput to encryption.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ happens quickly.
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -57,10 +58,12 @@ def settings(interval: float) -> dict[str, object]:
     }
 
 
-def run_demo(nodes: int, interval: float, console: Console) -> None:
+def run_demo(nodes: int, interval: float, console: Console, *, peer_tls: bool = False) -> None:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chordshare-demo-") as tmp:
-        cluster = LocalCluster(Path(tmp), settings=settings(interval))
+        cluster = LocalCluster(Path(tmp), settings=settings(interval), peer_tls=peer_tls)
+        if peer_tls:  # this process downloads over gRPC too: it needs a certificate of the CA
+            os.environ.update(cluster.client_tls_env())
         try:
             _demo(cluster, nodes, console)
         except (TimeoutError, ChordshareError) as exc:
@@ -145,7 +148,13 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(min=0.05, help="Maintenance interval of every node, in seconds."),
         ] = 0.5,
+        peer_tls: Annotated[
+            bool,
+            typer.Option(
+                "--peer-tls", help="Mutual TLS between the nodes (a CA made in the temp dir)."
+            ),
+        ] = False,
     ) -> None:
         """Start a local ring of node processes, look keys up, share a file and download it
         from several providers, crash a node, watch it heal."""
-        run_demo(nodes, interval, Console())
+        run_demo(nodes, interval, Console(), peer_tls=peer_tls)
