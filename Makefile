@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit slow proto bench clean
+.PHONY: demo test lint typecheck unit slow proto bench clean compose-up compose-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/ring_formation.py
 	$(BIN)/python bench/node_footprint.py
 	$(BIN)/python bench/tls_cost.py
+
+# A ring of 3 containers on this host (deploy/compose.yaml); node1's REST on 127.0.0.1:8000.
+compose-up:
+	docker-compose -f deploy/compose.yaml -p chordshare up -d --build
+
+compose-down:
+	docker-compose -f deploy/compose.yaml -p chordshare down --volumes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
