@@ -1,0 +1,120 @@
+"""Node containers driven through the docker CLI: start, fault, observe.
+
+Every node is a container of the chordshare image on one user-defined bridge network inside the
+daemon's private address pool; the tests reach each node only through its REST port published
+on 127.0.0.1. Faults: ``pause``/``unpause`` (SIGSTOP of a whole host), ``docker stop``, and
+iptables rules inside a container's network namespace (``nsenter``) for partitions."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def docker(*args: str, check: bool = True, timeout: float = 180) -> str:
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def logs(container: str) -> str:
+    """A container's whole log: the node logs to stderr, announcements go to stdout."""
+    done = subprocess.run(
+        ["docker", "logs", container], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout + done.stderr
+
+
+def wait_for(what: str, probe: Callable[[], T | None], deadline: float, every: float = 0.25) -> T:
+    """Poll ``probe`` until it returns something other than None (or raise after ``deadline``
+    seconds); a probe that raises an HTTP or OS error counts as not yet."""
+    end = time.monotonic() + deadline
+    last: object = None
+    while time.monotonic() < end:
+        try:
+            value = probe()
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            value, last = None, exc
+        if value is not None:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {deadline:.0f}s (last error: {last!r})")
+
+
+@dataclass
+class Node:
+    name: str
+    ip: str
+    url: str
+
+    def get(self, path: str) -> Any:
+        reply = httpx.get(self.url + path, timeout=5)
+        reply.raise_for_status()
+        return reply.json()
+
+    def ready(self) -> bool:
+        return httpx.get(self.url + "/readyz", timeout=2).status_code == 200
+
+    def pid(self) -> str:
+        return docker("inspect", "-f", "{{.State.Pid}}", self.name)
+
+    def iptables(self, *args: str) -> None:
+        subprocess.run(
+            ["nsenter", "-t", self.pid(), "-n", "iptables", *args],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+
+@dataclass
+class Cluster:
+    image: str
+    network: str
+    prefix: str
+    nodes: list[Node]
+
+    def start(self, name: str, seeds: list[str]) -> Node:
+        full = f"{self.prefix}-{name}"
+        docker(
+            "run", "-d", "--init", "--name", full, "--hostname", full,
+            "--network", self.network, "--cap-add", "NET_ADMIN",
+            "-p", "127.0.0.1::8000",
+            "-e", f"CHORDSHARE_SEEDS={','.join(seeds)}",
+            "-e", "CHORDSHARE_STABILIZE_INTERVAL=0.5",
+            self.image,
+        )  # fmt: skip
+        ip = docker(
+            "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", full
+        )
+        port = docker("port", full, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
+        node = Node(full, ip, f"http://127.0.0.1:{port}")
+        self.nodes.append(node)
+        return node
+
+    def remove_all(self) -> None:
+        names = [n.name for n in self.nodes]
+        if names:
+            docker("rm", "-f", *names, check=False)
+
+
+def ring_ids(node: Node) -> tuple[bool, list[str]]:
+    walk = node.get("/api/v1/ring")
+    return bool(walk["closed"]), [peer["id"] for peer in walk["nodes"]]
+
+
+def brute_force_owner(key_id: str, ids: list[str]) -> str:
+    """The first node clockwise from the key: the least (id - key) mod 2^bits."""
+    key = int(key_id, 16)
+    size = 1 << (4 * len(key_id))
+    return min(ids, key=lambda i: (int(i, 16) - key) % size)
