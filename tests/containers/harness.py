@@ -105,7 +105,7 @@ class Cluster:
     def remove_all(self) -> None:
         names = [n.name for n in self.nodes]
         if names:
-            docker("rm", "-f", *names, check=False)
+            docker("rm", "-f", "-v", *names, check=False)
 
 
 def ring_ids(node: Node) -> tuple[bool, list[str]]:
