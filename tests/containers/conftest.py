@@ -6,6 +6,7 @@ after); the image is built once per session on the local base image (both cached
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import time
@@ -20,8 +21,8 @@ from tests.containers.harness import Cluster, docker
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = REPO / ".ci" / "container-engine.sh"
 IMAGE = "chordshare:test"
-SUBNET = "10.213.77.0/24"
-"""Inside the daemon's pool (.ci/container-engine.sh): blackholed outside the bridge."""
+POOL = ipaddress.ip_network("10.213.0.0/16")
+"""The daemon's only address pool (.ci/container-engine.sh): blackholed outside its bridges."""
 
 
 def _answers() -> bool:
@@ -67,7 +68,13 @@ def image(engine: None) -> str:
 def cluster(image: str) -> Iterator[Cluster]:
     tag = uuid.uuid4().hex[:8]
     network = f"chordshare-test-{tag}"
-    docker("network", "create", "--subnet", SUBNET, network)
+    docker("network", "create", network)
+    subnet = docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", network)
+    if not ipaddress.ip_network(subnet).subnet_of(POOL):
+        docker("network", "rm", network, check=False)
+        pytest.fail(
+            f"the engine gave {subnet}, outside {POOL}: start it with .ci/container-engine.sh"
+        )
     made = Cluster(image, network, f"cs-{tag}", [])
     try:
         yield made
