@@ -53,6 +53,9 @@ JSON
     if ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
         mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || true
     fi
+    # dockerd turns forwarding on and the FORWARD policy to DROP: remember both for stop.
+    cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward"
+    iptables -S FORWARD | awk '$1 == "-P" {print $3}' >"$STATE/forward_policy"
     dockerd >"$STATE/dockerd.log" 2>&1 &
     echo $! >"$STATE/dockerd.pid"
     local waited=0
@@ -72,6 +75,24 @@ JSON
     echo "container engine: dockerd $(cat "$STATE/dockerd.pid") answers (pool $SUBNET)"
 }
 
+remove_rules() {
+    local table rule
+    for table in nat filter; do
+        # Rules in the built-in chains that jump to docker's chains or name its bridge/subnet.
+        iptables -t "$table" -S | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING|FORWARD|INPUT) ' \
+            | grep -E 'DOCKER|docker0|br-|'"${SUBNET%%/*}" | while read -r rule; do
+            # shellcheck disable=SC2086 # the rule is iptables -S output: split it into words
+            iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+        done
+        for chain in $(iptables -t "$table" -S | awk '$1 == "-N" && $2 ~ /^DOCKER/ {print $2}'); do
+            iptables -t "$table" -F "$chain" 2>/dev/null || true
+        done
+        for chain in $(iptables -t "$table" -S | awk '$1 == "-N" && $2 ~ /^DOCKER/ {print $2}'); do
+            iptables -t "$table" -X "$chain" 2>/dev/null || true
+        done
+    done
+}
+
 stop() {
     if [[ -f "$STATE/dockerd.pid" ]]; then
         local pid
@@ -85,8 +106,14 @@ stop() {
             done
         fi
         rm -f "$STATE/dockerd.pid"
-        # dockerd removes its own NAT rules on a clean exit; the default bridge stays.
+        # dockerd leaves its default bridge and its iptables chains behind: remove both.
         ip link delete docker0 2>/dev/null || true
+        remove_rules
+        if [[ -f "$STATE/forward_policy" ]]; then
+            iptables -P FORWARD "$(cat "$STATE/forward_policy")" || true
+            cat "$STATE/ip_forward" >/proc/sys/net/ipv4/ip_forward || true
+            rm -f "$STATE/forward_policy" "$STATE/ip_forward"
+        fi
     fi
     if [[ -f "$STATE/route-added" ]]; then
         ip route del blackhole "$SUBNET" 2>/dev/null || true
