@@ -2,9 +2,9 @@
 
 Decode (with :mod:`.codec`), call the node's service, encode; errors become status codes
 here (:mod:`.status`) so that the service behaves the same on any server, with or without
-the ring server's interceptors. The per-peer stream bound is keyed by ``context.peer()``
-(``ipv4:host:port``), i.e. per connection: nodes on one host (every loopback test, several nodes
-per machine) share an IP address, and an honest peer uses one connection per node it talks to.
+the ring server's interceptors. Two stream bounds apply: the service's, per connection
+(``context.peer()``, ``ipv4:host:port``), and this adapter's, per remote host or certified node
+(:mod:`.hosts`), checked first, so that opening many connections gains a host nothing.
 
 Register on the node's server with :func:`transfer_registrar` (a
 :data:`chordshare.transport.grpc.server.Registrar`), or on any ``grpc.aio`` server with
@@ -34,10 +34,11 @@ from chordshare.transport.grpc.transfer.codec import (
     decode_upload_request,
     encode_chunk,
 )
+from chordshare.transport.grpc.transfer.hosts import DEFAULT_MAX_STREAMS_PER_HOST, host_key
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_status
 from chordshare.transport.ports.status import INTERNAL_DETAILS
-from chordshare.transport.ports.transfer import Chunk, TransferService
+from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferService
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,16 @@ _ = pb.DESCRIPTOR  # importing the module registers the service for reflection
 class TransferServicer:
     """``Download`` and ``Upload`` handlers for one node's :class:`TransferService`."""
 
-    def __init__(self, service: TransferService, space: IdSpace | None = None) -> None:
+    def __init__(
+        self,
+        service: TransferService,
+        space: IdSpace | None = None,
+        max_streams_per_host: int = DEFAULT_MAX_STREAMS_PER_HOST,
+    ) -> None:
         self.service = service
+        self.hosts = StreamGate(max_streams_per_host)
+        """Open streams per remote host (:func:`.hosts.host_key`), refused over the bound
+        before the service opens any file."""
         self.responses = UploadResponseCodec(
             space or IdSpace(), WireCodec(space or IdSpace(), InvalidInput)
         )
@@ -59,11 +68,15 @@ class TransferServicer:
         try:
             if isinstance(request, Malformed):
                 raise InvalidInput(request.reason)
-            stream = self.service.download(
-                request.content_hash, request.first_piece, request.piece_count, peer=context.peer()
-            )
-            async for chunk in stream:
-                yield chunk
+            with self.hosts.stream(host_key(context)):
+                stream = self.service.download(
+                    request.content_hash,
+                    request.first_piece,
+                    request.piece_count,
+                    peer=context.peer(),
+                )
+                async for chunk in stream:
+                    yield chunk
         except ChordshareError as exc:
             await _abort(context, exc)
         except grpc.aio.AbortError:
@@ -84,7 +97,8 @@ class TransferServicer:
             if not isinstance(first, FileManifest):
                 raise InvalidInput("an Upload must start with a header")
             body = _Body(requests, context)
-            holder = await self.service.upload(first, body.chunks(), peer=context.peer())
+            with self.hosts.stream(host_key(context)):
+                holder = await self.service.upload(first, body.chunks(), peer=context.peer())
             return self.responses.encode(holder, first.content_hash)
         except ChordshareError as exc:
             if body is not None and body.started:
@@ -173,11 +187,15 @@ def _identity(message: bytes) -> bytes:
 
 
 def add_transfer_service(
-    server: Any, service: TransferService, space: IdSpace | None = None
+    server: Any,
+    service: TransferService,
+    space: IdSpace | None = None,
+    max_streams_per_host: int = DEFAULT_MAX_STREAMS_PER_HOST,
 ) -> list[str]:
     """Serve ``service`` on ``server`` (a ``grpc.aio.Server`` not yet started)."""
     tune_malloc()
-    server.add_generic_rpc_handlers((transfer_handler(TransferServicer(service, space)),))
+    servicer = TransferServicer(service, space, max_streams_per_host)
+    server.add_generic_rpc_handlers((transfer_handler(servicer),))
     return [SERVICE_NAME]
 
 
