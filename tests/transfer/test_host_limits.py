@@ -6,21 +6,24 @@ complete with the right bytes, and the node serves the next request as usual."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import SimpleNamespace
 
 import grpc
 import pytest
 
+from chordshare.errors import LimitExceeded
+from chordshare.transport.grpc.hosts import (
+    DEFAULT_MAX_STREAMS_PER_HOST,
+    calls_per_host,
+    host_key,
+    remote_host,
+)
 from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 from chordshare.transport.grpc.transfer.codec import (
     DOWNLOAD_METHOD,
     decode_chunk,
     encode_download_request,
-)
-from chordshare.transport.grpc.transfer.hosts import (
-    DEFAULT_MAX_STREAMS_PER_HOST,
-    host_key,
-    remote_host,
 )
 from chordshare.transport.ports.transfer import Chunk
 
@@ -125,3 +128,32 @@ def test_remote_host_keys(peer: str, host: str) -> None:
 def test_the_host_key_is_the_certificate_when_there_is_one() -> None:
     plain = SimpleNamespace(peer=lambda: "ipv4:127.0.0.1:4000", auth_context=dict)
     assert host_key(plain) == "ipv4:127.0.0.1"
+
+
+class Context:
+    def __init__(self, peer: str) -> None:
+        self._peer = peer
+
+    def peer(self) -> str:
+        return self._peer
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return {}
+
+
+async def test_calls_are_bounded_per_host_and_given_back() -> None:
+    bounded = calls_per_host(3)
+    async with contextlib.AsyncExitStack() as stack:
+        for port in (1, 2, 3):  # three connections of one host
+            await stack.enter_async_context(bounded("/m", Context(f"ipv4:10.0.0.1:{port}")))
+        with pytest.raises(LimitExceeded, match=r"3 concurrent calls from ipv4:10\.0\.0\.1"):
+            await stack.enter_async_context(bounded("/m", Context("ipv4:10.0.0.1:4")))
+        # another host is not affected
+        await stack.enter_async_context(bounded("/m", Context("ipv4:10.0.0.2:1")))
+    # all given back, also by a call that failed inside
+    with pytest.raises(RuntimeError):
+        async with bounded("/m", Context("ipv4:10.0.0.1:5")):
+            raise RuntimeError("handler failed")
+    async with contextlib.AsyncExitStack() as stack:
+        for port in (6, 7, 8):
+            await stack.enter_async_context(bounded("/m", Context(f"ipv4:10.0.0.1:{port}")))

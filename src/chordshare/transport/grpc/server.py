@@ -28,7 +28,8 @@ from grpc_reflection.v1alpha import reflection
 from chordshare.errors import ConfigError, InvalidInput
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import ring_pb2_grpc
-from chordshare.transport.grpc.interceptors import error_interceptor
+from chordshare.transport.grpc.hosts import calls_per_host
+from chordshare.transport.grpc.interceptors import WrappingInterceptor, error_interceptor
 from chordshare.transport.grpc.malformed import MalformedRequestInterceptor, WarningLimiter
 from chordshare.transport.grpc.metrics import ServerMetrics
 from chordshare.transport.grpc.options import DEFAULT_MAX_MESSAGE_BYTES, server_options
@@ -143,6 +144,7 @@ class GrpcServer:
         interceptors = [
             metrics.interceptor(),
             error_interceptor(),
+            WrappingInterceptor(calls_per_host()),
             MalformedRequestInterceptor(self.malformed),
         ]
         if self.tls is not None:

@@ -4,7 +4,8 @@ Decode (with :mod:`.codec`), call the node's service, encode; errors become stat
 here (:mod:`.status`) so that the service behaves the same on any server, with or without
 the ring server's interceptors. Two stream bounds apply: the service's, per connection
 (``context.peer()``, ``ipv4:host:port``), and this adapter's, per remote host or certified node
-(:mod:`.hosts`), checked first, so that opening many connections gains a host nothing.
+(:mod:`chordshare.transport.grpc.hosts`), checked first, so that opening many connections
+gains a host nothing.
 
 Register on the node's server with :func:`transfer_registrar` (a
 :data:`chordshare.transport.grpc.server.Registrar`), or on any ``grpc.aio`` server with
@@ -24,6 +25,7 @@ from chordshare.errors import ChordshareError, InvalidInput
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
+from chordshare.transport.grpc.hosts import DEFAULT_MAX_STREAMS_PER_HOST, host_key
 from chordshare.transport.grpc.ring.codec import WireCodec
 from chordshare.transport.grpc.transfer.codec import (
     ADMITTED,
@@ -34,7 +36,6 @@ from chordshare.transport.grpc.transfer.codec import (
     decode_upload_request,
     encode_chunk,
 )
-from chordshare.transport.grpc.transfer.hosts import DEFAULT_MAX_STREAMS_PER_HOST, host_key
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_status
 from chordshare.transport.ports.status import INTERNAL_DETAILS
@@ -56,8 +57,8 @@ class TransferServicer:
     ) -> None:
         self.service = service
         self.hosts = StreamGate(max_streams_per_host)
-        """Open streams per remote host (:func:`.hosts.host_key`), refused over the bound
-        before the service opens any file."""
+        """Open streams per remote host (:func:`chordshare.transport.grpc.hosts.host_key`),
+        refused over the bound before the service opens any file."""
         self.responses = UploadResponseCodec(
             space or IdSpace(), WireCodec(space or IdSpace(), InvalidInput)
         )

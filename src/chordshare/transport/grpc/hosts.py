@@ -1,7 +1,8 @@
-"""Which remote host a transfer call comes from, for the bound one host must not multiply.
+"""Which remote host a call comes from, for the bounds one host must not multiply.
 
-The service's own stream bound counts per connection (``context.peer()`` is ``ipv4:h:port``):
-an honest node uses one connection per node it talks to, but anyone can open fifty. The host
+The transfer service's own stream bound counts per connection (``context.peer()`` is
+``ipv4:h:port``): an honest node uses one connection per node it talks to, but anyone can open
+fifty. The host
 bound counts every connection of one remote host together: an IPv4 address, an IPv6 /64 (one
 host's usual share of a network, as BEP 42 restricts ids by it), one key for all local Unix
 socket callers, and, with mutual TLS, the node address its certificate names (a certified
@@ -11,8 +12,13 @@ node is one caller however many connections and source addresses it uses).
 from __future__ import annotations
 
 import ipaddress
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from chordshare.errors import LimitExceeded
+from chordshare.transport.grpc.interceptors import Around
 from chordshare.transport.grpc.tls import caller_identity
 
 DEFAULT_MAX_STREAMS_PER_HOST = 16
@@ -22,6 +28,12 @@ machine) can all read from this node at once; a refused stream is retried elsewh
 by the downloader (it counts as busy, not as a fault). Fifty connections of four streams each
 from one host get 16 streams, not 200 (each admitted stream holds at most a chunk and gRPC's
 flow-control window)."""
+
+DEFAULT_MAX_CALLS_PER_HOST = 256
+"""Concurrent calls of any kind from one remote host. Ring maintenance keeps a few calls in
+flight per peer node (a stabilize, a ping, a lookup step), so even 32 nodes on one host stay far
+below it; a host that opens more is refused with RESOURCE_EXHAUSTED instead of queueing
+handlers (and their requests' memory) on this node."""
 
 IPV6_HOST_PREFIX = 64
 
@@ -51,3 +63,24 @@ def host_key(context: Any) -> str:
     if identity is not None:
         return f"cert:{identity}"
     return remote_host(str(context.peer()))
+
+
+def calls_per_host(limit: int = DEFAULT_MAX_CALLS_PER_HOST) -> Around:
+    """An interceptor wrapper (:data:`chordshare.transport.grpc.interceptors.Around`) that
+    refuses a call while ``limit`` calls of the same host (:func:`host_key`) are running."""
+    running: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def bounded(method: str, context: Any) -> AsyncIterator[None]:
+        key = host_key(context)
+        if running[key] >= limit:
+            raise LimitExceeded(f"more than {limit} concurrent calls from {key}")
+        running[key] += 1
+        try:
+            yield
+        finally:
+            running[key] -= 1
+            if not running[key]:
+                del running[key]
+
+    return bounded
