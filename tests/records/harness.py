@@ -8,6 +8,7 @@ so every run is deterministic under its seed; a fake wall clock drives provider 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from chordshare.errors import JoinFailed
@@ -18,6 +19,7 @@ from chordshare.node.records.node import RecordNode
 from chordshare.node.records.repair import RepairReport
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
+from chordshare.ring import PeerRef
 from chordshare.ring.invariants import check_invariant
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.storage.records.store import RecordStore
@@ -25,6 +27,22 @@ from chordshare.transport.memory.records import MemoryRecordClient
 from tests.records.factory import WallClock
 
 JOIN_ATTEMPTS = 5
+
+
+class VouchingClient(MemoryRecordClient):
+    """The in-memory record client, except that a provider address no cluster node serves
+    (the invented providers of :func:`tests.records.factory.provider`) answers ``Provides``
+    as ``cluster.vouch`` says: by default "I am that node and I hold it", so that tests about
+    placement, sync and expiry can name providers without running them."""
+
+    def __init__(self, cluster: RecordCluster, me: str) -> None:
+        super().__init__(cluster.ring.network, me)
+        self.cluster = cluster
+
+    async def provides(self, peer: PeerRef, key: RecordKey) -> tuple[int, bool]:
+        if self.cluster.vouch is None or peer.grpc_address in self.cluster.addresses:
+            return await super().provides(peer, key)
+        return peer.id, self.cluster.vouch(peer.id, key)
 
 
 class RecordCluster:
@@ -45,6 +63,11 @@ class RecordCluster:
         self.wall = WallClock()
         self.records: dict[int, RecordNode] = {}
         self._stores: list[RecordStore] = []
+        self.vouch: Callable[[int, RecordKey], bool] | None = lambda node, key: True
+        """How an invented provider (one at an address no node serves) answers ``Provides``;
+        ``None``: it does not answer, like a dead node."""
+        self.addresses: set[str] = set()
+        """Every address a cluster node was spawned at (dead ones included)."""
 
     @property
     def rng(self) -> random.Random:
@@ -54,10 +77,11 @@ class RecordCluster:
         """A new node joins through a random member and takes its range over."""
         via = self.ring.random_node() if self.ring.nodes else None
         node = self.ring.spawn(ident)
+        self.addresses.add(node.me.grpc_address)
         data = None if self.data_root is None else self.data_root / f"n{node.me.id:x}"
         store = await RecordStore.open(data, self.ring.space, wall_clock=self.wall)
         self._stores.append(store)
-        client = MemoryRecordClient(self.ring.network, node.me.grpc_address)
+        client = VouchingClient(self, node.me.grpc_address)
         rec = RecordNode(
             node, store, client, replicas=self.replicas, message_bytes=self.message_bytes
         )

@@ -8,12 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from chordshare.model.manifest import Provider
-from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey
-from chordshare.node.records.admit import admitted
+from chordshare.model.records import RecordKey
 from chordshare.node.records.node import RecordNode
 from tests.records.factory import provider, record
 from tests.records.harness import RecordCluster
@@ -26,25 +23,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[RecordCluster]:
     await c.close()
 
 
-@given(
-    stored=st.sets(st.integers(0, 200), max_size=MAX_PROVIDERS_PER_RECORD),
-    incoming=st.lists(st.integers(0, 200), min_size=1, max_size=64, unique=True),
-)
-def test_admission_keeps_stored_nodes_and_fills_only_free_room(
-    stored: set[int], incoming: list[int]
-) -> None:
-    r = record("f.txt", *(provider(i, 1e9) for i in incoming))
-    kept = admitted(r, stored)
-    ids = [] if kept is None else [p.node_id for p in kept.providers]
-    assert [i for i in incoming if i in stored] == [i for i in ids if i in stored]
-    newcomers = [i for i in ids if i not in stored]
-    assert newcomers == [i for i in incoming if i not in stored][: len(newcomers)]
-    assert len(stored) + len(newcomers) <= max(MAX_PROVIDERS_PER_RECORD, len(stored))
-    assert len(newcomers) == min(
-        len([i for i in incoming if i not in stored]), MAX_PROVIDERS_PER_RECORD - len(stored)
-    )
-
-
 def holding(recs: list[RecordNode], key: RecordKey) -> None:
     """Make the nodes of ``recs`` answer that they provide ``key``."""
     for rec in recs:
@@ -55,9 +33,12 @@ def holding(recs: list[RecordNode], key: RecordKey) -> None:
 async def test_a_flood_does_not_evict_the_providers_of_a_record(cluster: RecordCluster) -> None:
     await cluster.grow(4)
     await cluster.ring.converge()
+    cluster.vouch = None  # the invented providers do not exist
     ids = sorted(cluster.records)
     now = cluster.wall.now
-    honest = record("report.pdf", *(provider(i, now + 1800) for i in ids[:2]), content="real")
+    mine = (Provider(i, cluster.records[i].me.grpc_address, "", now + 1800) for i in ids[:2])
+    honest = record("report.pdf", *mine, content="real")
+    holding([cluster.records[i] for i in ids[:2]], RecordKey.of(honest))
     await cluster.random().publish(honest)
     dead = record(
         "report.pdf", *(provider(10_000 + i, now + 1e9) for i in range(64)), content="real"
@@ -65,9 +46,8 @@ async def test_a_flood_does_not_evict_the_providers_of_a_record(cluster: RecordC
     await cluster.random().publish(dead)
     for rec in cluster.records.values():
         for r in await rec.store.get("report.pdf"):
-            got = {p.node_id for p in r.providers}
-            assert set(ids[:2]) <= got
-            assert len(got) == MAX_PROVIDERS_PER_RECORD
+            # Nobody answers for the 64 invented entries, so no holder stores them.
+            assert {p.node_id for p in r.providers} == set(ids[:2])
 
 
 async def test_a_forgery_with_many_entries_loses_to_confirmed_providers(
@@ -79,6 +59,9 @@ async def test_a_forgery_with_many_entries_loses_to_confirmed_providers(
     now = cluster.wall.now
     mine = (Provider(i, cluster.records[i].me.grpc_address, "", now + 1800) for i in ids[:2])
     real = record("memo.txt", *mine, content="real")
+    # The forger runs one live node (20_000), which vouches for its own entry: of the 64 only
+    # that one is stored, and the variant two live nodes confirm ranks first.
+    cluster.vouch = lambda node, key: node == 20_000
     holding([cluster.records[i] for i in ids[:2]], RecordKey.of(real))
     await cluster.random().publish(real)
     invented = (provider(20_000 + i, now + 1e9) for i in range(64))
@@ -99,3 +82,27 @@ async def test_a_node_that_names_another_id_does_not_confirm(cluster: RecordClus
     # An entry naming c's id at b's address: b answers with its own id, so it does not confirm.
     assert not await a.checks.confirms(Provider(c.me.id, b.me.grpc_address, "", 0.0), key)
     assert not await a.checks.confirms(Provider(c.me.id, c.me.grpc_address, "", 0.0), key)
+
+
+async def test_find_lists_the_providers_that_answered_first(cluster: RecordCluster) -> None:
+    await cluster.grow(3)
+    await cluster.ring.converge()
+    a, b, c = (cluster.records[i] for i in sorted(cluster.records))
+    now = cluster.wall.now
+    cluster.vouch = lambda node, key: node == 30_000  # alive while the record is stored
+    r = record(
+        "order.txt",
+        provider(30_000, now + 1800),
+        Provider(b.me.id, b.me.grpc_address, "", now + 1800),
+        content="o",
+    )
+    key = RecordKey.of(r)
+    holding([b], key)
+    await a.publish(r)
+    cluster.vouch = None  # 30_000 died; a download asks every provider of the two variants
+    other = record("order.txt", Provider(c.me.id, c.me.grpc_address, "", now + 1800), content="p")
+    holding([c], RecordKey.of(other))
+    await c.publish(other)
+    await cluster.ring.clock.advance(61.0)  # the answers given at publish time lapse
+    found = await a.find("order.txt")
+    assert [p.node_id for p in found[0].providers] == [b.me.id, 30_000]

@@ -38,6 +38,7 @@ from chordshare.errors import (
 )
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileManifest, FileRecord
+from chordshare.model.records import RecordKey
 from chordshare.node.records.jobs import Publisher, RepairPacer
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.chord import ChordNode
@@ -94,6 +95,7 @@ class NodeFiles:
         self.transfer_client = transfer_client
         self.clock = clock
         self.wall_clock = wall_clock
+        self._leaving = False
         self.index = SharedIndex(config.shared_dir, config.data_dir, config.piece_size)
         self.records = RecordNode(
             node,
@@ -102,7 +104,7 @@ class NodeFiles:
             replicas=config.replication_factor,
             message_bytes=message_budget(config.max_message_bytes),
             provider_ttl=config.provider_ttl,
-            holds=lambda key: self.copies.held_file(key.name, key.content_hash) is not None,
+            holds=self._provides,
         )
         self.publisher = Publisher(
             self.records, node.me, config.provider_ttl, wall_clock, uri_of=file_uri
@@ -224,6 +226,9 @@ class NodeFiles:
         republishing restore what is missing."""
         pinned = [f.manifest for f in self.held_files() if f.pinned]
         await hand_off_pinned(self.bytes, pinned, self.config.leave_handoff_timeout, self.clock)
+        # From now on this node answers that it provides nothing, so that the holders it
+        # withdraws from (and every later asker) believe its tombstones.
+        self._leaving = True
         await self.publisher.withdraw([f.manifest for f in self.held_files()])
         try:
             handed = await self.records.hand_off()
@@ -232,6 +237,12 @@ class NodeFiles:
             return 0
         log.info("handed %d records to the successor", handed)
         return handed
+
+    def _provides(self, key: RecordKey) -> bool:
+        """Whether this node serves the variant ``key`` (the answer to ``Provides``)."""
+        if self._leaving:
+            return False
+        return self.copies.held_file(key.name, key.content_hash) is not None
 
     def jobs(self) -> list[Job]:
         """The periodic work, for the maintenance loop: rescan, republish, record repair, and

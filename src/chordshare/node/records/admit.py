@@ -1,69 +1,182 @@
-"""Which incoming provider entries a record holder admits, so that a flood cannot evict.
+"""Which incoming provider entries a record holder admits: only what the provider vouches for.
 
-The store keeps at most ``MAX_PROVIDERS_PER_RECORD`` entries per record, the latest-expiring
-ones. Anyone may send entries, and an expiry is bounded but not proven (every forged entry can
-claim the latest allowed one), so on its own that rule lets 64 invented entries push every
-honest provider out. Before merging, a holder therefore admits into a record:
+Anyone may send entries, and an expiry is bounded but not proven, so a holder believes an entry
+that would change what it stores only when the provider itself confirms it, at the address the
+entry names, through ``Provides`` (:class:`~chordshare.node.records.confirm.ProviderChecks`,
+cached):
 
-* every entry for a node the record already lists (a provider's refresh or its tombstone, and a
-  replica's copy of either: the merge keeps the latest per node as before);
-* entries for new nodes only while the record has room, in the order they arrived.
+* an entry that only refreshes a listed one (same node, state, pinned flag, address and URI)
+  is admitted without a call, and so is one that changes nothing (it expires no later than the
+  listed one, so the merge would keep the listed one anyway);
+* a new or changed *offered* entry is admitted if the node at its address answers with the
+  entry's node id and "holds it";
+* a new or changed *tombstone* is admitted if that node answers "does not hold it", answers
+  with another id, or does not answer at all: a dead holder can be withdrawn by anyone (the
+  byte repair does it), a live honest holder only by itself.
 
-A full record thus never gives up a live entry for a newcomer; entries leave it only by expiry,
-one TTL after their provider last refreshed them, and their slots then go to whoever announces
-next. A flood can still occupy a record's free slots for one TTL (until the forger stops
-refreshing), but no longer remove a provider that keeps announcing itself.
+A full record (``MAX_PROVIDERS_PER_RECORD`` entries) gives a confirmed newcomer the slot of an
+entry that does not confirm: tombstones first, then entries whose provider said "no" lately,
+then up to :data:`EVICTION_PROBES` entries not asked within ``CONFIRM_TTL`` are asked again. If
+every listed entry still confirms, the newcomer is dropped: a flood never evicts a live provider
+that answered. Each batch asks each (provider, variant) at most once, concurrently and capped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from chordshare.model.limits import MAX_CLOCK_SKEW
-from chordshare.model.manifest import FileRecord
+from chordshare.model.manifest import FileRecord, Provider
 from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey, clamp_expiry
+from chordshare.node.records.confirm import ProviderChecks
 from chordshare.storage.records.store import RecordStore
+
+log = logging.getLogger(__name__)
+
+EVICTION_PROBES = 4
+"""Listed entries of one full record asked again at most per batch, to find one a confirmed
+newcomer may replace: a flood at a full record costs its holder a few calls, not 64."""
+
+_Question = tuple[int, str, RecordKey]
 
 
 async def accepted(
-    store: RecordStore, records: Sequence[FileRecord], provider_ttl: float
+    store: RecordStore,
+    records: Sequence[FileRecord],
+    provider_ttl: float,
+    checks: ProviderChecks,
 ) -> list[FileRecord]:
     """What of ``records`` (already checked for shape) a holder merges into ``store``: expiries
-    clamped to ``now + provider_ttl + MAX_CLOCK_SKEW`` and entries filtered by
-    :func:`admitted`. Used for pushes (StoreRecords) and pulls (FetchRange) alike."""
-    latest = store.now() + provider_ttl + MAX_CLOCK_SKEW
-    out: list[FileRecord] = []
-    variants: dict[str, dict[RecordKey, list[int]]] = {}
-    for record in records:
-        if record.name not in variants:
-            variants[record.name] = {
-                RecordKey.of(r): [p.node_id for p in r.providers]
-                for r in await store.get(record.name)
-            }
+    clamped to ``now + provider_ttl + MAX_CLOCK_SKEW``, then only the entries the providers
+    confirm (see the module text). Listed entries that lose their slot to a confirmed newcomer
+    are discarded from ``store`` here. Used for pushes (StoreRecords) and pulls alike."""
+    now = store.now()
+    latest = now + provider_ttl + MAX_CLOCK_SKEW
+    incoming = [clamp_expiry(r, latest) for r in records]
+    listed: dict[RecordKey, dict[int, Provider]] = {}
+    for name in dict.fromkeys(r.name for r in incoming):
+        for r in await _stored(store, name):
+            listed[RecordKey.of(r)] = {p.node_id: p for p in r.providers}
+
+    questions: dict[_Question, tuple[Provider, RecordKey, bool | None]] = {}
+    for record in incoming:
         key = RecordKey.of(record)
-        stored = variants[record.name].setdefault(key, [])
-        kept = admitted(clamp_expiry(record, latest), stored)
-        if kept is not None:
-            out.append(kept)
-            stored.extend(p.node_id for p in kept.providers if p.node_id not in stored)
+        current = listed.get(key, {})
+        for p in record.providers:
+            if p.expires_at > now and not _free(current.get(p.node_id), p):
+                q = (p.node_id, p.grpc_address, key)
+                # The cached answer that would drop the entry is the one worth asking again
+                # ("no" for an offered entry, "yes" for a tombstone); none if both are here.
+                drop_on = not p.offered
+                if q in questions and questions[q][2] != drop_on:
+                    drop_on_or_none: bool | None = None
+                else:
+                    drop_on_or_none = drop_on
+                questions[q] = (p, key, drop_on_or_none)
+    answers = await _ask(checks, questions)
+
+    out: list[FileRecord] = []
+    evicted: list[FileRecord] = []
+    dropped = 0
+    probes: dict[RecordKey, int] = {}
+    # Entries are judged against what was stored (as the questions were); ``slots`` also
+    # counts the newcomers admitted in this batch, to keep each record within its cap.
+    slots: dict[RecordKey, dict[int, Provider]] = {}
+    for record in incoming:
+        key = RecordKey.of(record)
+        before = listed.get(key, {})
+        current = slots.setdefault(key, dict(before))
+        kept: list[Provider] = []
+        for p in record.providers:
+            old = before.get(p.node_id)
+            if p.expires_at <= now or _free(old, p):
+                kept.append(p)
+                continue
+            if answers[(p.node_id, p.grpc_address, key)] != p.offered:
+                dropped += 1
+                continue
+            if p.node_id not in current and len(current) >= MAX_PROVIDERS_PER_RECORD:
+                loser = await _slot(checks, key, current, now, probes)
+                if loser is None:
+                    dropped += 1
+                    continue
+                del current[loser.node_id]
+                evicted.append(replace(record, providers=(loser,)))
+            current[p.node_id] = p
+            kept.append(p)
+        if kept:
+            out.append(record if len(kept) == len(record.providers) else _with(record, kept))
+    if dropped:
+        log.debug("dropped %d provider entries their providers did not confirm", dropped)
+    if evicted:
+        await store.discard(evicted)
     return out
 
 
-def admitted(record: FileRecord, stored: Iterable[int]) -> FileRecord | None:
-    """``record`` with only the entries its holder admits, given the node ids of the live
-    entries ``stored`` for the same record; ``None`` when none is admitted."""
-    present = set(stored)
-    room = max(0, MAX_PROVIDERS_PER_RECORD - len(present))
-    kept = []
-    for p in record.providers:
-        if p.node_id in present:
-            kept.append(p)
-        elif room > 0:
-            kept.append(p)
-            room -= 1
-    if not kept:
-        return None
-    if len(kept) == len(record.providers):
-        return record
-    return replace(record, providers=tuple(kept))
+def _free(old: Provider | None, new: Provider) -> bool:
+    """Whether ``new`` may be merged without asking: it refreshes ``old`` unchanged, or the
+    merge would keep ``old`` anyway."""
+    if old is None:
+        return False
+    if new.expires_at <= old.expires_at:
+        return True
+    return (old.withdrawn, old.pinned, old.grpc_address, old.uri) == (
+        new.withdrawn,
+        new.pinned,
+        new.grpc_address,
+        new.uri,
+    )
+
+
+async def _ask(
+    checks: ProviderChecks, questions: dict[_Question, tuple[Provider, RecordKey, bool | None]]
+) -> dict[_Question, bool]:
+    """Every question answered once, concurrently (``checks`` caps the calls in flight)."""
+    items = list(questions.items())
+    got = await asyncio.gather(*(checks.confirms(p, k, doubt=d) for _, (p, k, d) in items))
+    return {q: a for (q, _), a in zip(items, got, strict=True)}
+
+
+async def _slot(
+    checks: ProviderChecks,
+    key: RecordKey,
+    current: dict[int, Provider],
+    now: float,
+    probes: dict[RecordKey, int],
+) -> Provider | None:
+    """A listed entry of a full record that may give its slot to a confirmed newcomer, or
+    ``None`` when every listed entry still stands. ``probes``: calls made per record in this
+    batch, at most :data:`EVICTION_PROBES`."""
+    entries = sorted(current.values(), key=lambda p: p.expires_at)
+    for p in entries:
+        if p.withdrawn or p.expires_at <= now:
+            return p
+    unasked = []
+    for p in entries:
+        answer = checks.cached(p, key)
+        if answer is False:
+            return p
+        if answer is None:
+            unasked.append(p)
+    sample = unasked[: max(0, EVICTION_PROBES - probes.get(key, 0))]
+    probes[key] = probes.get(key, 0) + len(sample)
+    answers = await asyncio.gather(*(checks.confirms(p, key) for p in sample))
+    for p, answer in zip(sample, answers, strict=True):
+        if not answer:
+            return p
+    return None
+
+
+def _with(record: FileRecord, providers: list[Provider]) -> FileRecord:
+    return replace(record, providers=tuple(providers))
+
+
+async def _stored(store: RecordStore, name: str) -> list[FileRecord]:
+    """Every stored variant of ``name`` with all its live entries, tombstones included (the
+    records at the name's key id: one page in practice)."""
+    key = store.space.hash_key(name)
+    found = await store.scan(store.space.add(key, -1), key)
+    return [r for r in found if r.name == name]

@@ -9,8 +9,10 @@ honest node answers "yes" only for what it holds, so an attacker confirms at mos
 nodes, whatever it lists. Variants are then ranked by confirmed providers; the number of
 entries only breaks ties (and orders them when nobody could be asked).
 
-Answers are cached for :data:`CONFIRM_TTL` seconds on the node's monotonic clock, at most
-:data:`MAX_CACHED` of them, the oldest dropped first.
+Record holders ask the same question before they admit a new or changed entry
+(:mod:`chordshare.node.records.admit`), through the same cache. Answers are cached for
+:data:`CONFIRM_TTL` seconds on the node's monotonic clock, at most :data:`MAX_CACHED` of them, the
+oldest dropped first; at most :data:`MAX_CONCURRENT_CALLS` calls are in flight at once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from chordshare.clock import Clock
 from chordshare.errors import PeerError
@@ -41,6 +44,18 @@ long, and repeated downloads of a popular name do not ask its providers every ti
 MAX_CACHED = 4096
 """Cached answers at most (~100 bytes each)."""
 
+MAX_CONCURRENT_CALLS = 16
+"""Provides calls in flight at once from one node: a batch of records naming many unknown
+providers (a flood, or a repair after a partition) costs at most this many sockets at a time,
+each call bounded by the client's short deadline."""
+
+RECHECK_AFTER = 5.0
+"""Seconds a cached "no" is reused by a holder about to drop an offered entry on it (see
+:meth:`ProviderChecks.confirms`): a provider that just started serving is believed within
+seconds, while a flood of entries for a live node that does not hold the variant costs one call
+per few seconds. A cached "yes" that would drop a tombstone is never reused: withdrawals are rare,
+and a node that stopped serving a moment after it was asked must still be able to withdraw."""
+
 
 class ProviderChecks:
     """Asks providers whether they provide a variant, with a bounded cache of the answers."""
@@ -61,18 +76,36 @@ class ProviderChecks:
         self.clock = clock
         self.rng = rng or random.Random()
         self._cache: OrderedDict[tuple[int, str, RecordKey], tuple[float, bool]] = OrderedDict()
+        """(provider id, address, variant) -> (when asked, answer)."""
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
+        self.calls = 0
+        """Provides calls made so far (a figure for tests and metrics)."""
 
     async def rank(self, variants: Sequence[FileRecord]) -> list[FileRecord]:
-        """``variants`` most confirmed providers first (then most entries, then by hash). One
-        variant is returned as it is: there is no choice to protect, and the download verifies
-        every piece against its manifest anyway."""
+        """``variants`` most confirmed providers first (then most entries, then by hash), each
+        with its confirmed providers first (:meth:`confirmed_first`). One variant is not
+        probed: there is no choice to protect, and the download verifies every piece against
+        its manifest anyway."""
         ordered = sorted(variants, key=lambda r: (-len(r.providers), r.manifest.content_hash))
-        if len(ordered) < 2:
-            return ordered
-        share = max(1, PROBES_PER_FIND // len(ordered))
-        counts = await asyncio.gather(*(self._confirmed(r, share) for r in ordered))
-        score = {id(r): n for r, n in zip(ordered, counts, strict=True)}
-        return sorted(ordered, key=lambda r: -score[id(r)])  # stable: ties keep the old order
+        if len(ordered) >= 2:
+            share = max(1, PROBES_PER_FIND // len(ordered))
+            counts = await asyncio.gather(*(self._confirmed(r, share) for r in ordered))
+            score = {id(r): n for r, n in zip(ordered, counts, strict=True)}
+            ordered.sort(key=lambda r: -score[id(r)])  # stable: ties keep the old order
+        return [self.confirmed_first(r) for r in ordered]
+
+    def confirmed_first(self, record: FileRecord) -> FileRecord:
+        """``record`` with the providers that confirmed it lately first, then the ones not
+        asked, then the ones that said no (by cached answers only, no calls): a downloader
+        takes its sources in this order, so it tries providers that answered first."""
+        key = RecordKey.of(record)
+
+        def rank(p: Provider) -> int:
+            answer = self.cached(p, key)
+            return 0 if answer else 1 if answer is None else 2
+
+        providers = tuple(sorted(record.providers, key=rank))  # stable
+        return record if providers == record.providers else replace(record, providers=providers)
 
     async def _confirmed(self, record: FileRecord, probes: int) -> int:
         key = RecordKey.of(record)
@@ -81,26 +114,47 @@ class ProviderChecks:
         answers = await asyncio.gather(*(self.confirms(p, key) for p in sample))
         return sum(answers)
 
-    async def confirms(self, provider: Provider, key: RecordKey) -> bool:
+    def cached(self, provider: Provider, key: RecordKey) -> bool | None:
+        """The answer ``provider`` gave for ``key`` within :data:`CONFIRM_TTL`, or ``None``."""
+        if self._is_me(provider):
+            return self.local(key)
+        hit = self._cache.get((provider.node_id, provider.grpc_address, key))
+        if hit is None or self.clock.now() - hit[0] >= CONFIRM_TTL:
+            return None
+        return hit[1]
+
+    async def confirms(
+        self, provider: Provider, key: RecordKey, *, doubt: bool | None = None
+    ) -> bool:
         """Whether the node at ``provider.grpc_address`` says it is ``provider.node_id`` and
-        provides ``key``; a node that does not answer does not confirm."""
-        if provider.node_id == self.me.id and provider.grpc_address == self.me.grpc_address:
+        provides ``key``; a node that does not answer does not confirm. ``doubt``: the answer
+        on which the caller would drop an entry; a cached "no" equal to it is reused only for
+        :data:`RECHECK_AFTER` seconds, a cached "yes" equal to it not at all."""
+        if self._is_me(provider):
             return self.local(key)
         cache_key = (provider.node_id, provider.grpc_address, key)
         now = self.clock.now()
         cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            asked, answer = cached
+            limit = CONFIRM_TTL if answer != doubt else 0.0 if answer else RECHECK_AFTER
+            if now - asked < limit:
+                return answer
         peer = PeerRef(provider.node_id, provider.grpc_address)
-        try:
-            node_id, provides = await self.client.provides(peer, key)
-        except PeerError as exc:
-            log.debug("provider %s of %r did not answer: %s", peer.grpc_address, key.name, exc)
-            answer = False
-        else:
-            answer = provides and node_id == provider.node_id
-        self._cache[cache_key] = (now + CONFIRM_TTL, answer)
+        async with self._slots:
+            self.calls += 1
+            try:
+                node_id, provides = await self.client.provides(peer, key)
+            except PeerError as exc:
+                log.debug("provider %s of %r did not answer: %s", peer.grpc_address, key.name, exc)
+                answer = False
+            else:
+                answer = provides and node_id == provider.node_id
+        self._cache[cache_key] = (self.clock.now(), answer)
         self._cache.move_to_end(cache_key)
         while len(self._cache) > MAX_CACHED:
             self._cache.popitem(last=False)
         return answer
+
+    def _is_me(self, provider: Provider) -> bool:
+        return provider.node_id == self.me.id and provider.grpc_address == self.me.grpc_address

@@ -119,7 +119,7 @@ class RecordNode:
         self.provider_ttl = provider_ttl
         self.holds: Callable[[RecordKey], bool] = holds or (lambda key: False)
         self.checks = ProviderChecks(node.me, client, node.clock, self.holds)
-        self.sync = RangeSync(node.me, store, client, message_bytes, provider_ttl)
+        self.sync = RangeSync(node.me, store, client, self.checks, message_bytes, provider_ttl)
         self.repairer = RecordRepair(self, repair or RepairSettings())
         self.repair_wanted = asyncio.Event()
         """Set when the node's key range changed (new predecessor): a repair round is due. The
@@ -151,7 +151,7 @@ class RecordNode:
             raise InvalidInput(f"{len(records)} records, at most {MAX_RECORDS_PER_CALL} per call")
         for record in records:
             check_record(record)
-        records = await accepted(self.store, records, self.provider_ttl)
+        records = await accepted(self.store, records, self.provider_ttl, self.checks)
         await self.store.put(records)
         if replicate and records:
             await self._replicate(records)

@@ -15,6 +15,7 @@ from chordshare.model.limits import (
 )
 from chordshare.model.records import RecordKey
 from chordshare.node.records.admit import accepted
+from chordshare.node.records.confirm import ProviderChecks
 from chordshare.ring import PeerRef
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import RecordClient
@@ -30,11 +31,14 @@ class RangeSync:
         me: PeerRef,
         store: RecordStore,
         client: RecordClient,
+        checks: ProviderChecks,
         message_bytes: int = RECORD_PAGE_BYTES,
         provider_ttl: float = DEFAULT_PROVIDER_TTL,
     ) -> None:
         """``provider_ttl``: pulled entries are clamped to expire at most ``now + provider_ttl
-        + MAX_CLOCK_SKEW``, as :meth:`RecordNode.store_records` clamps pushed ones."""
+        + MAX_CLOCK_SKEW``, as :meth:`RecordNode.store_records` clamps pushed ones.
+        ``checks``: asks providers to confirm pulled entries that are new to this node."""
+        self.checks = checks
         self.me = me
         self.provider_ttl = provider_ttl
         self.message_bytes = message_bytes
@@ -50,7 +54,9 @@ class RangeSync:
         for _ in range(MAX_PAGES):
             page = await self.client.fetch_range(peer, start, end, after)
             if page.records:
-                await self.store.put(await accepted(self.store, page.records, self.provider_ttl))
+                await self.store.put(
+                    await accepted(self.store, page.records, self.provider_ttl, self.checks)
+                )
                 received += len(page.records)
             cursor = page.next_after
             if cursor is None or cursor == after:

@@ -133,6 +133,8 @@ class Download:
         self.progress = progress
         self.clock = clock or SystemClock()
         per = self.settings.streams_per_provider
+        # In the record's order, which breaks ties between equally busy sources: a node's find
+        # lists the providers that confirmed the variant first (ProviderChecks.confirmed_first).
         self.sources = [
             _Source(p, PeerRef(p.node_id, p.grpc_address, ""), cap=per) for p in record.providers
         ]
