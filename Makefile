@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lookup_latency.py
 	$(BIN)/python bench/ring_formation.py
 	$(BIN)/python bench/node_footprint.py
+	$(BIN)/python bench/host_flood.py
 	$(BIN)/python bench/tls_cost.py
 
 # A ring of 3 containers on this host (deploy/compose.yaml); node1's REST on 127.0.0.1:8000.

@@ -111,3 +111,19 @@ def test_tls_cost(tmp_path: Path) -> None:
         assert 0 < row["lookup_p50_ms"] <= row["lookup_p99_ms"]
         assert row["transfer_mib_per_s"] > 0
     assert result["tls_over_plaintext"]["transfer"] > 0
+
+
+def test_host_flood(tmp_path: Path) -> None:
+    result = run_script(
+        "host_flood.py",
+        tmp_path / "work",
+        *("--size-mib", "24", "--channels", "10", "--streams", "4", "--hold", "0.2"),
+    )
+    rows = {row["phase"]: row for row in result["rows"]}
+    assert list(rows) == ["idle", "honest", "flood"]
+    assert rows["honest"]["admitted"] == 1
+    # 40 streams from one host: 16 at once (more over the run if some finish first; the exact
+    # bound is asserted in tests/transfer/test_host_limits.py with streams that cannot finish)
+    assert rows["flood"]["admitted"] + rows["flood"]["refused"] == 40
+    assert rows["flood"]["admitted"] >= 16
+    assert all(row["peak_rss_mib"] > 0 for row in rows.values())
