@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -52,10 +53,8 @@ def identity(message: bytes) -> bytes:
 async def sample_rss(pid: int, stop: asyncio.Event, peak: list[int]) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], rss_kib(pid))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.05)
-        except TimeoutError:
-            pass
 
 
 async def phase(
