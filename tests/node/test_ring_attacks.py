@@ -3,53 +3,14 @@ answer for themselves, lying lookup steps and forged successor lists change noth
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-
 import pytest
 
 from chordshare.errors import InvalidInput
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
-from chordshare.ring import NextHop, PeerRef
+from chordshare.ring import PeerRef
+from chordshare.sim.adversary import Liar
 from chordshare.sim.cluster import MemoryCluster
-from chordshare.transport.ports.ring import NodeInfo
-
-
-@dataclass
-class Liar:
-    """A member's ring service that lies in its routing steps (``mode``) and in its successor
-    list (``forged``), and answers the rest truthfully."""
-
-    node: ChordNode
-    mode: str
-    forged: tuple[PeerRef, ...] = ()
-
-    async def get_node_info(self) -> NodeInfo:
-        info = await self.node.get_node_info()
-        return NodeInfo(info.peer, info.predecessor, (*self.forged, *info.successors))
-
-    async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
-        me = self.node.me
-        if self.mode == "self":
-            return NextHop(done=True, peers=(me,))
-        if self.mode == "outside":
-            pred = self.node.table.predecessor
-            assert pred is not None
-            return NextHop(done=True, peers=(pred,))
-        # loop: send the asker back to a node behind us
-        return NextHop(done=False, peers=(self.node.table.predecessor or me,))
-
-    async def rectify(self, candidate: PeerRef) -> None:
-        await self.node.rectify(candidate)
-
-    async def leave_notice(
-        self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
-    ) -> None:
-        await self.node.leave_notice(leaving, predecessor, successors)
-
-    async def ping(self) -> None:
-        return None
 
 
 async def ring(n: int, seed: int) -> MemoryCluster:
