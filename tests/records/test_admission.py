@@ -9,6 +9,7 @@ import pytest
 
 from chordshare.model.manifest import FileRecord, Provider
 from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey
+from chordshare.node.records import admit
 from chordshare.node.records.node import RecordNode
 from tests.records.factory import provider, record
 from tests.records.harness import RecordCluster
@@ -137,3 +138,26 @@ async def test_one_batch_may_carry_several_states_of_one_entry(cluster: RecordCl
 
 async def stored_on(rec: RecordNode, key: RecordKey) -> list[Provider]:
     return [p for r in await rec.store.scan(0, 0) if RecordKey.of(r) == key for p in r.providers]
+
+
+async def test_one_node_is_listed_in_at_most_the_cap_of_records_per_holder(
+    cluster: RecordCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live node vouching for itself cannot fill a holder's store: past the cap, its new
+    entries are dropped (here a cap of 3, over 8 records of 3 replicas on 4 nodes: some holder
+    is offered at least 6)."""
+    monkeypatch.setattr(admit, "MAX_RECORDS_PER_PROVIDER", 3)
+    a, *_ = cluster.records.values()
+    now = cluster.wall.now
+    cluster.vouch = lambda node, key: True
+    for i in range(8):
+        await a.publish(record(f"many{i}.bin", provider(9, now + 600), content=f"m{i}"))
+    listed = []
+    for rec in cluster.records.values():
+        found = await rec.store.scan(0, 0)
+        listed.append(sum(1 for r in found for p in r.providers if p.node_id == 9))
+    assert max(listed) == 3
+    # another node's entries are not affected by node 9's cap
+    await a.publish(record("other.bin", provider(10, now + 600), content="o"))
+    holders = [len(await rec.store.get("other.bin")) for rec in cluster.records.values()]
+    assert sum(holders) == 3

@@ -23,6 +23,12 @@ MAX_PROVIDERS_PER_RECORD = 64
 room to pick live, near ones and keep a popular record to ~200 KiB at worst (a provider with the
 longest allowed address and URI is ~3 KiB)."""
 
+MAX_RECORDS_PER_PROVIDER = 100_000
+"""Records one node may be listed as a live provider of on one holder. A holder keeps its own
+key range and k - 1 replicas of its predecessors' (about 3/N of every record), so even a node
+sharing 100,000 files on a 3-node ring fits; a node that announces more is flooding (each
+record costs its holders up to ~200 KiB), and its further new entries are dropped."""
+
 _RECORD_OVERHEAD = 64
 """Bytes of protobuf framing and fixed fields per record (size, piece size, content hash, tags),
 rounded up."""

@@ -19,6 +19,10 @@ entry that does not confirm: tombstones first, then entries whose provider said 
 then up to :data:`EVICTION_PROBES` entries not asked within ``CONFIRM_TTL`` are asked again. If
 every listed entry still confirms, the newcomer is dropped: a flood never evicts a live provider
 that answered. Each batch asks each (provider, variant) at most once, concurrently and capped.
+
+A node is listed as a new provider only while it is listed in fewer than
+``MAX_RECORDS_PER_PROVIDER`` records here: one live node vouching for itself cannot fill a
+holder's store.
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ from dataclasses import replace
 
 from chordshare.model.limits import MAX_CLOCK_SKEW
 from chordshare.model.manifest import FileRecord, Provider
-from chordshare.model.records import MAX_PROVIDERS_PER_RECORD, RecordKey, clamp_expiry
+from chordshare.model.records import (
+    MAX_PROVIDERS_PER_RECORD,
+    MAX_RECORDS_PER_PROVIDER,
+    RecordKey,
+    clamp_expiry,
+)
 from chordshare.node.records.confirm import ProviderChecks
 from chordshare.storage.records.store import RecordStore
 
@@ -77,6 +86,7 @@ async def accepted(
                     drop_on_or_none = drop_on
                 questions[q] = (p, key, drop_on_or_none)
     answers = await _ask(checks, questions)
+    announced: dict[int, int] = {}  # records a node joining one here is already listed in
 
     out: list[FileRecord] = []
     evicted: list[FileRecord] = []
@@ -98,6 +108,13 @@ async def accepted(
             if answers[(p.node_id, p.grpc_address, key)] != p.offered:
                 dropped += 1
                 continue
+            if old is None and p.offered:
+                if p.node_id not in announced:
+                    announced[p.node_id] = await store.entries_of(p.node_id)
+                if announced[p.node_id] >= MAX_RECORDS_PER_PROVIDER:
+                    dropped += 1
+                    continue
+                announced[p.node_id] += 1
             if p.node_id not in current and len(current) >= MAX_PROVIDERS_PER_RECORD:
                 loser = await _slot(checks, key, current, now, probes)
                 if loser is None:

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS providers (
     FOREIGN KEY (name, content_hash) REFERENCES records (name, content_hash) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS providers_by_expiry ON providers (expires_at);
+CREATE INDEX IF NOT EXISTS providers_by_node ON providers (node_id);
 """
 
 _UPGRADES = {

@@ -392,3 +392,11 @@ class SqliteRecords:
             "SELECT COUNT(*) FROM records r WHERE " + _OFFERED, {"now": now}
         ).fetchone()
         return int(row[0])
+
+    def entries_of(self, node_id: int, now: float) -> int:
+        """Unexpired entries offering ``node_id`` as a provider, over every record."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM providers WHERE node_id = ? AND withdrawn = 0 AND expires_at > ?",
+            (id_blob(node_id), now),
+        ).fetchone()
+        return int(row[0])

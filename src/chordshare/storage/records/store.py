@@ -191,3 +191,7 @@ class RecordStore:
 
     async def count(self) -> int:
         return await self._run(partial(self._core.count, self.now()))
+
+    async def entries_of(self, node_id: int) -> int:
+        """How many records list ``node_id`` as a live provider here."""
+        return await self._run(partial(self._core.entries_of, node_id, self.now()))
