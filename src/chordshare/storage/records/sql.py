@@ -37,10 +37,9 @@ from chordshare.model.records import (
     encoded_size,
 )
 from chordshare.ring import IdSpace, in_half_open
-from chordshare.ring.ids import MAX_BITS
+from chordshare.storage.records.keys import arc_clauses, arc_segments, blob_id, id_blob
 from chordshare.storage.records.schema import SCHEMA, SCHEMA_VERSION, upgrade
 
-ID_BYTES = (MAX_BITS + 7) // 8
 """Every id is stored as 20 big-endian bytes whatever the ring width, so blob order is id order."""
 
 _LIVE = (
@@ -57,35 +56,6 @@ _ORPHANS = (
     "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM providers p"
     " WHERE p.name = records.name AND p.content_hash = records.content_hash)"
 )
-
-
-def id_blob(ident: int) -> bytes:
-    return ident.to_bytes(ID_BYTES, "big")
-
-
-def blob_id(data: bytes) -> int:
-    return int.from_bytes(data, "big")
-
-
-def _segments(start: int, end: int) -> list[tuple[int | None, int | None]]:
-    """The arc ``(start, end]`` as linear ``(lower exclusive, upper inclusive)`` pieces in ring
-    order from ``start``; ``None`` is an open end. ``(a, a]`` is the whole ring: ``(a, top]``
-    then ``[0, a]``."""
-    if start < end:
-        return [(start, end)]
-    return [(start, None), (None, end)]
-
-
-def _arc(low: int | None, high: int | None, params: dict[str, object]) -> list[str]:
-    """SQL conditions for one linear segment ``(low, high]`` of key ids (``None``: open)."""
-    clauses = []
-    if low is not None:
-        clauses.append("r.key_id > :low")
-        params["low"] = id_blob(low)
-    if high is not None:
-        clauses.append("r.key_id <= :high")
-        params["high"] = id_blob(high)
-    return clauses
 
 
 class SqliteRecords:
@@ -297,7 +267,7 @@ class SqliteRecords:
         first, at most ``max_bytes`` of :func:`encoded_size`."""
         self.space.check(start)
         self.space.check(end)
-        segments = _segments(start, end)
+        segments = arc_segments(start, end)
         cursor: tuple[bytes, str, bytes] | None = None
         if after is not None:
             key = self.key_of(after.name)
@@ -315,12 +285,12 @@ class SqliteRecords:
             if cursor is not None and i == 0:
                 # Start the index range at the cursor's key (the cursor lies in this segment,
                 # so it is past ``low``): without it SQLite scans from ``low`` every page.
-                clauses = [_LIVE, *_arc(None, high, params)]
+                clauses = [_LIVE, *arc_clauses(None, high, params)]
                 clauses.append("r.key_id >= :ck")
                 clauses.append("(r.key_id, r.name, r.content_hash) > (:ck, :cn, :ch)")
                 params.update(ck=cursor[0], cn=cursor[1], ch=cursor[2])
             else:
-                clauses = [_LIVE, *_arc(low, high, params)]
+                clauses = [_LIVE, *arc_clauses(low, high, params)]
             rows += self.db.execute(
                 "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes"
                 " FROM records r WHERE " + " AND ".join(clauses) + " ORDER BY r.key_id,"
@@ -341,9 +311,9 @@ class SqliteRecords:
 
     def next_key(self, start: int, end: int, now: float) -> int | None:
         """The first key id with a live record in ``(start, end]``, going clockwise."""
-        for low, high in _segments(start, end):
+        for low, high in arc_segments(start, end):
             params: dict[str, object] = {"now": now}
-            clauses = [_LIVE, *_arc(low, high, params)]
+            clauses = [_LIVE, *arc_clauses(low, high, params)]
             row = self.db.execute(
                 "SELECT r.key_id FROM records r WHERE "
                 + " AND ".join(clauses)
@@ -358,9 +328,9 @@ class SqliteRecords:
         """SHA-256 over every live provider row of the records in ``(start, end]``, in a fixed
         order: two holders of the same range agree exactly when their digests are equal."""
         h = hashlib.sha256()
-        for low, high in _segments(start, end):
+        for low, high in arc_segments(start, end):
             params: dict[str, object] = {"now": now}
-            clauses = ["p.expires_at > :now", *_arc(low, high, params)]
+            clauses = ["p.expires_at > :now", *arc_clauses(low, high, params)]
             for name, ch, node, addr, uri, expires, pinned, withdrawn in self.db.execute(
                 "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at,"
                 " p.pinned, p.withdrawn FROM records r JOIN providers p"
