@@ -26,6 +26,7 @@ FIELDS = {
     ],
     "churn": ["nodes", "rate", "lookups", "failed_lookups", "mean_hops", "mean_timeouts"],
     "balance": ["nodes", "keys", "mean", "p1", "p99", "max"],
+    "adversary": ["nodes", "liars", "lookup", "lookups", "wrong_owners", "failed_lookups"],
 }
 """The row fields the issue fixes for outside scripts, in order."""
 
@@ -34,6 +35,7 @@ TINY = {
     "failures": ["--nodes", "64", "--fraction", "0.25,0.5", "--keys", "500", "--lookups", "50"],
     "churn": ["--nodes", "40", "--rate", "0.05", "--duration", "60", "--warmup", "10"],
     "balance": ["--nodes", "50", "--keys", "1000", "--virtual", "1,20"],
+    "adversary": ["--nodes", "32", "--shares", "0.1", "--lookups", "50"],
 }
 
 
@@ -99,3 +101,16 @@ def _rows(out: Path, name: str) -> list[dict[str, str]]:
 
     with (out / f"{name}.csv").open() as handle:
         return list(csv.DictReader(handle))
+
+
+def test_adversary_counts_wrong_owners_and_refuses_bad_shares(tmp_path: Path) -> None:
+    args = ["adversary", "--nodes", "48", "--shares", "0.1", "--lookups", "80", "--json"]
+    result = runner.invoke(sim_app, [*args, "--quiet", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    plain, checked = json.loads(result.stdout)
+    assert (plain["lookup"], checked["lookup"]) == ("plain", "checked")
+    assert plain["wrong_owners"] > 0  # the liars do fool the paper's lookup
+    assert checked["wrong_owners"] == 0
+    bad = runner.invoke(sim_app, ["adversary", "--shares", "1.5", "--out", str(tmp_path)])
+    assert bad.exit_code == 2
+    assert "every share must lie in (0, 1)" in bad.output

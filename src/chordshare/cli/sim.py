@@ -19,6 +19,7 @@ import typer
 from chordshare.errors import PlotUnavailable
 from chordshare.model.limits import DEFAULT_REPLICAS
 from chordshare.sim import report as reports
+from chordshare.sim.adversary import adversary_report
 from chordshare.sim.balance import run_balance
 from chordshare.sim.churn import (
     DEFAULT_DURATION,
@@ -261,3 +262,28 @@ def balance(
         progress=_progress(quiet, started),
     )
     _finish(report, out, draw, as_json, started)
+
+
+@sim_app.command()
+def adversary(
+    shares: Annotated[
+        str, typer.Option("--shares", help="Shares of lying nodes, e.g. 0.01,0.05,0.1.")
+    ] = "0.01,0.05,0.1",
+    nodes: Annotated[int, typer.Option("--nodes", min=2, help="Ring size.")] = 256,
+    lookups: Annotated[int, typer.Option("--lookups", min=1, help="Lookups per run.")] = 2000,
+    seed: SeedOpt = 7,
+    out: OutOpt = DEFAULT_OUT,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Wrong owners and failed lookups with a share of nodes lying, plain against checked."""
+    started = time.perf_counter()
+    parsed = _parsed(parse_floats, shares, "--shares")
+    if not all(0 < s < 1 for s in parsed):
+        raise typer.BadParameter("every share must lie in (0, 1)", param_hint="--shares")
+    report = _run(
+        adversary_report(
+            parsed, nodes=nodes, lookups=lookups, seed=seed, progress=_progress(quiet, started)
+        )
+    )
+    _finish(report, out, False, as_json, started)
