@@ -8,12 +8,13 @@ iptables rules inside a container's network namespace (``nsenter``) for partitio
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+
+from chordshare.cli.node_process import NotYet, wait_until
 
 T = TypeVar("T")
 
@@ -36,19 +37,20 @@ def logs(container: str) -> str:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], deadline: float, every: float = 0.25) -> T:
-    """Poll ``probe`` until it returns something other than None (or raise after ``deadline``
-    seconds); a probe that raises an HTTP or OS error counts as not yet."""
-    end = time.monotonic() + deadline
-    last: object = None
-    while time.monotonic() < end:
+    """Poll ``probe`` until it returns something other than None, through the project's one
+    polling helper (:func:`chordshare.cli.node_process.wait_until`); an OS error (a container's
+    port not yet published) also counts as not yet, and a missed deadline fails the test."""
+
+    def check() -> T | None:
         try:
-            value = probe()
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
-            value, last = None, exc
-        if value is not None:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {deadline:.0f}s (last error: {last!r})")
+            return probe()
+        except OSError as exc:
+            raise NotYet(str(exc) or type(exc).__name__) from exc
+
+    try:
+        return wait_until(check, deadline, what, interval=every)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @dataclass
