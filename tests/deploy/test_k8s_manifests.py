@@ -1,13 +1,17 @@
-"""deploy/k8s/: the manifests agree with each other and with the node they run.
+"""deploy/k8s/: the manifests are valid Kubernetes objects and agree with the node they run.
 
-Not a Kubernetes schema validation (that needs a schema package the project does not depend on
-yet): these checks read the YAML and compare it with the node's own defaults and routes."""
+No cluster runs here: every resource is validated, strictly (no unknown field), against the
+Kubernetes OpenAPI schemas that ``kubernetes-validate`` ships, for the oldest and the newest
+Kubernetes version checked; the other checks compare the YAML with the node's own defaults and
+routes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
+import pytest
 import yaml
 
 from chordshare.api.routes.ops import router as ops_routes
@@ -15,12 +19,27 @@ from chordshare.model.limits import DEFAULT_REPLICAS
 from chordshare.service.config import NodeConfig
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+RESOURCES = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
 
 
 def manifest(name: str) -> dict[str, Any]:
     loaded = yaml.safe_load((K8S / name).read_text())
     assert isinstance(loaded, dict)
     return loaded
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("name", RESOURCES)
+def test_each_resource_is_valid_against_the_kubernetes_schema(name: str, version: str) -> None:
+    kubernetes_validate.validate(manifest(name), version, strict=True)
+
+
+def test_the_schema_check_refuses_a_misspelt_field() -> None:
+    broken = manifest("statefulset.yaml")
+    broken["spec"]["replica"] = broken["spec"].pop("replicas")
+    with pytest.raises(kubernetes_validate.ValidationError, match="replica"):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
 
 
 def test_the_kustomization_lists_every_manifest() -> None:
