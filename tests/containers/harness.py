@@ -8,6 +8,7 @@ iptables rules inside a container's network namespace (``nsenter``) for partitio
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -70,6 +71,10 @@ class Node:
     def pid(self) -> str:
         return docker("inspect", "-f", "{{.State.Pid}}", self.name)
 
+    def exec(self, *args: str, timeout: float = 120) -> str:
+        """Run a command inside the node's container (as the image's user) and return stdout."""
+        return docker("exec", self.name, *args, timeout=timeout)
+
     def iptables(self, *args: str) -> None:
         subprocess.run(
             ["nsenter", "-t", self.pid(), "-n", "iptables", *args],
@@ -86,14 +91,15 @@ class Cluster:
     prefix: str
     nodes: list[Node]
 
-    def start(self, name: str, seeds: list[str]) -> Node:
+    def start(self, name: str, seeds: list[str], env: dict[str, str] | None = None) -> Node:
         full = f"{self.prefix}-{name}"
+        settings = {"CHORDSHARE_SEEDS": ",".join(seeds), "CHORDSHARE_STABILIZE_INTERVAL": "0.5"}
+        settings.update(env or {})
         docker(
             "run", "-d", "--init", "--name", full, "--hostname", full,
             "--network", self.network, "--cap-add", "NET_ADMIN",
             "-p", "127.0.0.1::8000",
-            "-e", f"CHORDSHARE_SEEDS={','.join(seeds)}",
-            "-e", "CHORDSHARE_STABILIZE_INTERVAL=0.5",
+            *[arg for key, value in settings.items() for arg in ("-e", f"{key}={value}")],
             self.image,
         )  # fmt: skip
         ip = docker(
@@ -120,3 +126,25 @@ def brute_force_owner(key_id: str, ids: list[str]) -> str:
     key = int(key_id, 16)
     size = 1 << (4 * len(key_id))
     return min(ids, key=lambda i: (int(i, 16) - key) % size)
+
+
+def whole(node: Node, size: int) -> list[str] | None:
+    """The ring's ids as ``node`` walks it, once the walk closes over exactly ``size`` nodes."""
+    closed, ids = ring_ids(node)
+    return ids if closed and len(ids) == size else None
+
+
+def form_ring(cluster: Cluster, size: int, env: dict[str, str] | None = None) -> list[Node]:
+    """Start ``size`` node containers, all seeded by the first, and wait until every one of them
+    walks the same closed ring of ``size``; prints how long that took."""
+    began = time.monotonic()
+    first = cluster.start("n0", [], env)
+    wait_for("first node ready", lambda: first.ready() or None, 60)
+    seed = f"http://{first.ip}:8000"
+    nodes = [first] + [cluster.start(f"n{i}", [seed], env) for i in range(1, size)]
+    for node in nodes:
+        wait_for(f"{node.name} ready", lambda n=node: n.ready() or None, 90)
+    for node in nodes:
+        wait_for(f"ring of {size} seen from {node.name}", lambda n=node: whole(n, size), 90)
+    print(f"\nring of {size} containers formed in {time.monotonic() - began:.1f}s")
+    return nodes

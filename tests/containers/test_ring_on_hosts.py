@@ -14,9 +14,10 @@ from tests.containers.harness import (
     Node,
     brute_force_owner,
     docker,
+    form_ring,
     logs,
-    ring_ids,
     wait_for,
+    whole,
 )
 
 pytestmark = [
@@ -30,24 +31,9 @@ SIZE = 6
 KEYS = [f"key-{i}" for i in range(24)]
 
 
-def whole(node: Node, size: int) -> list[str] | None:
-    closed, ids = ring_ids(node)
-    return ids if closed and len(ids) == size else None
-
-
 @pytest.fixture(scope="module")
 def ring(cluster: Cluster) -> list[Node]:
-    began = time.monotonic()
-    first = cluster.start("n0", [])
-    wait_for("first node ready", lambda: first.ready() or None, 60)
-    seed = f"http://{first.ip}:8000"
-    nodes = [first] + [cluster.start(f"n{i}", [seed]) for i in range(1, SIZE)]
-    for node in nodes:
-        wait_for(f"{node.name} ready", lambda n=node: n.ready() or None, 90)
-    for node in nodes:
-        wait_for(f"ring of {SIZE} seen from {node.name}", lambda n=node: whole(n, SIZE), 90)
-    print(f"\nring of {SIZE} containers formed in {time.monotonic() - began:.1f}s")
-    return nodes
+    return form_ring(cluster, SIZE)
 
 
 def test_every_lookup_names_the_brute_force_owner(ring: list[Node]) -> None:
