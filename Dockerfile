@@ -14,9 +14,14 @@ ARG BASE=python:3.11-slim
 FROM ${BASE} AS wheels
 WORKDIR /src
 RUN python3 -m venv /opt/build && /opt/build/bin/pip install --no-cache-dir --upgrade pip wheel
-COPY pyproject.toml README.md ./
+# The dependencies' wheels first, from pyproject.toml alone, so that a change to the sources
+# rebuilds only chordshare's own wheel and reuses this layer.
+COPY pyproject.toml ./
+RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt \
+    && /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+COPY README.md ./
 COPY src ./src
-RUN /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM ${BASE}
 RUN python3 -m venv /opt/chordshare \
