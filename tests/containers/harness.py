@@ -40,12 +40,13 @@ def logs(container: str) -> str:
 def wait_for(what: str, probe: Callable[[], T | None], deadline: float, every: float = 0.25) -> T:
     """Poll ``probe`` until it returns something other than None, through the project's one
     polling helper (:func:`chordshare.cli.node_process.wait_until`); an OS error (a container's
-    port not yet published) also counts as not yet, and a missed deadline fails the test."""
+    port not yet published) or a failed HTTP exchange also counts as not yet, and a missed
+    deadline fails the test."""
 
     def check() -> T | None:
         try:
             return probe()
-        except OSError as exc:
+        except (OSError, httpx.TransportError) as exc:
             raise NotYet(str(exc) or type(exc).__name__) from exc
 
     try:
