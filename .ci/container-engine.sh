@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start (or stop) a Docker daemon confined to one private subnet, without systemd.
 #
-#   .ci/container-engine.sh install   apt-get the engine, compose, debootstrap, iptables (root)
+#   .ci/container-engine.sh install   apt-get the engine, compose, debootstrap, iptables,
+#                                     libfaketime (root)
 #   .ci/container-engine.sh start     configure and start dockerd unless one already answers
 #   .ci/container-engine.sh stop      stop the dockerd this script started, remove its route
 #   .ci/container-engine.sh status    exit 0 when a daemon answers
@@ -25,6 +26,8 @@ install() {
     command -v docker-compose >/dev/null || missing+=(docker-compose)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     command -v iptables >/dev/null || missing+=(iptables)
+    # libfaketime: the clock-skew tests mount it into node containers (LD_PRELOAD)
+    [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
     if ((${#missing[@]})); then
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -92,7 +92,15 @@ class Cluster:
     prefix: str
     nodes: list[Node]
 
-    def start(self, name: str, seeds: list[str], env: dict[str, str] | None = None) -> Node:
+    def start(
+        self,
+        name: str,
+        seeds: list[str],
+        env: dict[str, str] | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> Node:
+        """Start node container ``name`` seeded by ``seeds`` (REST URLs); ``env`` adds or
+        overrides settings, ``extra`` is passed to ``docker run`` before the image."""
         full = f"{self.prefix}-{name}"
         settings = {"CHORDSHARE_SEEDS": ",".join(seeds), "CHORDSHARE_STABILIZE_INTERVAL": "0.5"}
         settings.update(env or {})
@@ -101,6 +109,7 @@ class Cluster:
             "--network", self.network, "--cap-add", "NET_ADMIN",
             "-p", "127.0.0.1::8000",
             *[arg for key, value in settings.items() for arg in ("-e", f"{key}={value}")],
+            *extra,
             self.image,
         )  # fmt: skip
         ip = docker(
