@@ -194,5 +194,23 @@ async def test_readyz_answers_503_until_ready_and_once_leaving(
         assert leaving.json()["status"] == "leaving"
 
 
+async def test_readyz_answers_503_as_soon_as_a_stop_is_requested(
+    ring: MemoryCluster, node: ChordNode
+) -> None:
+    """Between SIGTERM and the leave itself (maintenance winds down first) the node still serves
+    the ring, but a load balancer must stop sending it new work at once."""
+    app = create_app(node, auth=TEST_AUTH)
+    stopping = False
+    app_context(app).stopping = lambda: stopping
+    async with client_for(app) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        stopping = True
+        answer = await http.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "leaving"
+        assert node.left is False
+        assert (await http.get("/healthz")).json()["status"] == "ok"
+
+
 async def test_readyz_without_a_readiness_signal_is_ready(http: httpx.AsyncClient) -> None:
     assert (await http.get("/readyz")).status_code == 200

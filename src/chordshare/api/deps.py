@@ -75,6 +75,8 @@ class ApiContext:
     """The node's file sharing; ``None`` serves the ring API only."""
     ready: Callable[[], bool] | None = None
     """Whether the node has joined (or started) the ring and serves it; ``None``: always."""
+    stopping: Callable[[], bool] | None = None
+    """Whether a stop was requested (the leave may not have begun yet); ``None``: never."""
 
 
 async def get_context(request: Request) -> ApiContext:

@@ -230,6 +230,7 @@ class NodeService:
             create_app(node, on_leave=self._leave_and_exit, registry=registry, auth=policy), files
         )
         app_context(app).ready = self.ready.is_set
+        app_context(app).stopping = self._stop.is_set
         rest = RestServer(app, http_sock, grace=cfg.shutdown_grace, settings=cfg)
         await rest.start()
         cleanup.push_async_callback(rest.stop)

@@ -33,14 +33,15 @@ async def healthz(node: NodeDep) -> Health:
     "/readyz",
     summary="Readiness",
     description="200 once the node has joined the ring (or started its own, without seeds) and "
-    "serves it; 503 before that (`joining`) and once a graceful leave has begun (`leaving`). "
+    "serves it; 503 before that (`joining`) and from the moment a stop is requested (`leaving`: "
+    "SIGTERM or `POST /api/v1/leave`, before the leave itself has begun). "
     "Send traffic, or the next node to join, only to a ready node.",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Not in the ring (yet, or any more)."}},
 )
 async def readyz(context: ContextDep, response: Response) -> Readiness:
     node = context.node
-    if node.left:
+    if node.left or (context.stopping is not None and context.stopping()):
         state: Literal["ready", "joining", "leaving"] = "leaving"
     elif context.ready is not None and not context.ready():
         state = "joining"
