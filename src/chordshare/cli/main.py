@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chordshare import __version__
-from chordshare.cli import certs, client, config_cmd, demo, files, node
+from chordshare.cli import certs, client, config_cmd, demo, files, node, open_cmd
 from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(client.app)
 app.add_typer(files.app)
 config_cmd.register(app)
 demo.register(app)
+open_cmd.register(app)
 app.add_typer(sim_app, name="sim")
 app.add_typer(certs.app)
 
