@@ -159,9 +159,11 @@ class RecordCluster:
     async def misplaced(self) -> list[str]:
         problems = []
         for key, nodes in (await self.held_by()).items():
-            want = set(self.holders(key.name))
+            text = key.word or key.name  # a word entry lives at its word's key
+            want = set(self.holders(text))
             if nodes != want:
-                problems.append(f"{key.name}: on {sorted(nodes)}, want {sorted(want)}")
+                where = f"{key.name} under {key.word!r}" if key.word else key.name
+                problems.append(f"{where}: on {sorted(nodes)}, want {sorted(want)}")
         return problems
 
     async def copies(self, record: FileRecord) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from chordshare.model.limits import DEFAULT_PROVIDER_TTL, MAX_CLOCK_SKEW
 from chordshare.model.records import clamp_expiry
+from chordshare.model.words import words_of
 from tests.records.factory import provider, record
 from tests.records.harness import RecordCluster
 
@@ -46,7 +47,8 @@ async def test_a_ten_year_entry_is_stored_for_one_ttl_on_every_holder(
             for p in r.providers:
                 seen += 1
                 assert p.expires_at <= latest
-    assert seen == cluster.replicas
+    # the name record and its word entries ("memo", "txt"), each on k holders
+    assert seen == cluster.replicas * (1 + len(words_of("memo.txt")))
     cluster.wall.now = latest + 1
     assert await cluster.random().find("memo.txt") == []
 

@@ -135,4 +135,4 @@ async def test_a_version_1_store_is_upgraded_and_keeps_its_records(
     version = sqlite3.connect(tmp_path / DB_FILE).execute(
         "SELECT value FROM meta WHERE key = 'schema_version'"
     )
-    assert version.fetchone() == ("2",)
+    assert version.fetchone() == ("3",)

@@ -111,14 +111,26 @@ class Provider:
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
-    """A DHT record: the manifest under the ring id of its name, and its providers."""
+    """A DHT record: the manifest under the ring id of its name, and its providers.
+
+    With ``word`` set it is a *word entry* (:mod:`chordshare.model.words`): the same manifest
+    and providers filed under the ring id of one word of the name, so that a search for the
+    word finds the name. Word entries are stored, replicated, repaired, handed on and expired
+    exactly like name records; their providers are never pinned (the bytes are kept by the
+    name record's pinned holders, so byte repair acts on name records only)."""
 
     manifest: FileManifest
     providers: tuple[Provider, ...]
+    word: str = ""
 
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def key_text(self) -> str:
+        """What the record's ring key is the hash of: the word of a word entry, else the name."""
+        return self.word or self.manifest.name
 
     def merged(self, other: FileRecord) -> FileRecord:
         """Union of providers (latest expiry per node wins). A record for different content under

@@ -12,6 +12,7 @@ from chordshare.errors import InvalidInput, InvalidName
 from chordshare.model.limits import MAX_ADDRESS_CHARS, MAX_URL_CHARS
 from chordshare.model.manifest import DIGEST_SIZE, FileRecord, Provider
 from chordshare.model.names import name_problem, validate_name
+from chordshare.model.words import word_problem, words_of
 
 MAX_PIECES_PER_RECORD = 1 << 16
 """65,536 piece hashes (2 MiB of 32-byte digests): 64 GiB at the default 1 MiB pieces, 1 TiB at
@@ -39,14 +40,21 @@ _PROVIDER_OVERHEAD = 48
 
 @dataclass(frozen=True, slots=True, order=True)
 class RecordKey:
-    """Which record: a name and the content hash of one file published under it."""
+    """Which record: a name and the content hash of one file published under it, and the word
+    it is filed under for a word entry (``""`` for the name record itself)."""
 
     name: str
     content_hash: bytes
+    word: str = ""
 
     @classmethod
     def of(cls, record: FileRecord) -> RecordKey:
-        return cls(record.name, record.manifest.content_hash)
+        return cls(record.name, record.manifest.content_hash, record.word)
+
+    @property
+    def variant(self) -> RecordKey:
+        """The content this key is about (without the word): what a provider is asked about."""
+        return RecordKey(self.name, self.content_hash) if self.word else self
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +72,8 @@ class RecordPage:
 def encoded_size(record: FileRecord) -> int:
     """An upper estimate of the record's protobuf size in bytes, used to fill bounded pages."""
     m = record.manifest
-    size = _RECORD_OVERHEAD + len(m.name.encode("utf-8")) + (DIGEST_SIZE + 2) * m.pieces
+    size = _RECORD_OVERHEAD + len(m.name.encode("utf-8")) + len(record.word.encode("utf-8"))
+    size += (DIGEST_SIZE + 2) * m.pieces
     for p in record.providers:
         size += _PROVIDER_OVERHEAD + len(p.grpc_address.encode()) + len(p.uri.encode())
     return size
@@ -76,8 +85,21 @@ def record_problem(record: FileRecord) -> str | None:
     return name_problem(record.name) or _shape_problem(record)
 
 
+def word_entries(record: FileRecord) -> list[FileRecord]:
+    """The word entries that index ``record`` (a name record) under the words of its name, its
+    providers unpinned (see :class:`FileRecord`)."""
+    providers = tuple(replace(p, pinned=False) if p.pinned else p for p in record.providers)
+    return [replace(record, word=w, providers=providers) for w in words_of(record.name)]
+
+
 def _shape_problem(record: FileRecord) -> str | None:
     """``record_problem`` without the name."""
+    if record.word:
+        problem = word_problem(record.word, record.name)
+        if problem is not None:
+            return problem
+        if any(p.pinned for p in record.providers):
+            return "a word entry's providers are never pinned"
     if record.manifest.pieces > MAX_PIECES_PER_RECORD:
         return f"{record.manifest.pieces} pieces, at most {MAX_PIECES_PER_RECORD} allowed"
     if not record.providers:

@@ -20,9 +20,16 @@ then up to :data:`EVICTION_PROBES` entries not asked within ``CONFIRM_TTL`` are 
 every listed entry still confirms, the newcomer is dropped: a flood never evicts a live provider
 that answered. Each batch asks each (provider, variant) at most once, concurrently and capped.
 
+Word entries (:mod:`chordshare.model.words`) are admitted by the same rules: the provider is
+asked about the *variant* the entry indexes (``Provides`` of its name and content hash), and the
+entry's word must be one of the name's indexed words (checked with the record's shape), so
+nobody can file a name under a word for a provider that does not hold it, or under a word the
+name lacks.
+
 A node is listed as a new provider only while it is listed in fewer than
-``MAX_RECORDS_PER_PROVIDER`` records here: one live node vouching for itself cannot fill a
-holder's store.
+``MAX_RECORDS_PER_PROVIDER`` name records here (in fewer than ``MAX_WORDS_PER_NAME`` times as
+many word entries, for a word entry): one live node vouching for itself cannot fill a holder's
+store.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from chordshare.model.records import (
     RecordKey,
     clamp_expiry,
 )
+from chordshare.model.words import MAX_WORDS_PER_NAME
 from chordshare.node.records.confirm import ProviderChecks
 from chordshare.storage.records.store import RecordStore
 
@@ -66,8 +74,8 @@ async def accepted(
     latest = now + provider_ttl + MAX_CLOCK_SKEW
     incoming = [clamp_expiry(r, latest) for r in records]
     listed: dict[RecordKey, dict[int, Provider]] = {}
-    for name in dict.fromkeys(r.name for r in incoming):
-        for r in await _stored(store, name):
+    for word, name in dict.fromkeys((r.word, r.name) for r in incoming):
+        for r in await store.held(word, name):
             listed[RecordKey.of(r)] = {p.node_id: p for p in r.providers}
 
     questions: dict[_Question, tuple[Provider, RecordKey, bool | None]] = {}
@@ -76,7 +84,7 @@ async def accepted(
         current = listed.get(key, {})
         for p in record.providers:
             if p.expires_at > now and not _free(current.get(p.node_id), p):
-                q = (p.node_id, p.grpc_address, key)
+                q = (p.node_id, p.grpc_address, key.variant)
                 # The cached answer that would drop the entry is the one worth asking again
                 # ("no" for an offered entry, "yes" for a tombstone); none if both are here.
                 drop_on = not p.offered
@@ -84,9 +92,10 @@ async def accepted(
                     drop_on_or_none: bool | None = None
                 else:
                     drop_on_or_none = drop_on
-                questions[q] = (p, key, drop_on_or_none)
+                questions[q] = (p, key.variant, drop_on_or_none)
     answers = await _ask(checks, questions)
-    announced: dict[int, int] = {}  # records a node joining one here is already listed in
+    # records (or word entries) a node joining one here is already listed in
+    announced: dict[tuple[int, bool], int] = {}
 
     out: list[FileRecord] = []
     evicted: list[FileRecord] = []
@@ -105,18 +114,20 @@ async def accepted(
             if p.expires_at <= now or _free(old, p):
                 kept.append(p)
                 continue
-            if answers[(p.node_id, p.grpc_address, key)] != p.offered:
+            if answers[(p.node_id, p.grpc_address, key.variant)] != p.offered:
                 dropped += 1
                 continue
             if old is None and p.offered:
-                if p.node_id not in announced:
-                    announced[p.node_id] = await store.entries_of(p.node_id)
-                if announced[p.node_id] >= MAX_RECORDS_PER_PROVIDER:
+                count = (p.node_id, bool(record.word))
+                if count not in announced:
+                    announced[count] = await store.entries_of(p.node_id, words=count[1])
+                cap = MAX_RECORDS_PER_PROVIDER * (MAX_WORDS_PER_NAME if count[1] else 1)
+                if announced[count] >= cap:
                     dropped += 1
                     continue
-                announced[p.node_id] += 1
+                announced[count] += 1
             if p.node_id not in current and len(current) >= MAX_PROVIDERS_PER_RECORD:
-                loser = await _slot(checks, key, current, now, probes)
+                loser = await _slot(checks, key.variant, current, now, probes)
                 if loser is None:
                     dropped += 1
                     continue
@@ -189,11 +200,3 @@ async def _slot(
 
 def _with(record: FileRecord, providers: list[Provider]) -> FileRecord:
     return replace(record, providers=tuple(providers))
-
-
-async def _stored(store: RecordStore, name: str) -> list[FileRecord]:
-    """Every stored variant of ``name`` with all its live entries, tombstones included (the
-    records at the name's key id: one page in practice)."""
-    key = store.space.hash_key(name)
-    found = await store.scan(store.space.add(key, -1), key)
-    return [r for r in found if r.name == name]

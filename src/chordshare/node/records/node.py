@@ -8,6 +8,11 @@ the key" using the successor list, as CFS/DHash do). Keys move with ownership:
 * **publish**: look up the owner of the name and store there; the owner copies to its next k-1
   successors before answering (:meth:`RecordNode.store_records` with ``replicate``).
 * **find**: look up the owner and ask it, falling back to its successors (the replicas).
+* **words**: a publish also files the record under each word of its name (at most 16; word
+  entries, :mod:`chordshare.model.words`), each at the owner of the word's key, which a search
+  asks (:mod:`chordshare.node.records.search`). Word entries carry the same provider entries
+  (unpinned), so they are refreshed, withdrawn and expire with the name's record, and every
+  range operation below moves them with the rest.
 * **join** (DESIGN.md §4: "the new node takes the records in (pred, self] from its successor"):
   :meth:`RecordNode.take_over` pulls ``(successor, self]`` from the successor, i.e. the new
   node's own range *and* the k-1 ranges before it that it now replicates: inserting a node
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -45,13 +50,15 @@ from chordshare.model.records import (
     RecordPage,
     check_record,
     encoded_size,
+    word_entries,
 )
 from chordshare.node.records.admit import accepted
 from chordshare.node.records.confirm import ProviderChecks
+from chordshare.node.records.holders import key_holders
 from chordshare.node.records.repair import RecordRepair, RepairReport, RepairSettings
+from chordshare.node.records.search import SearchResult, network_names, search
 from chordshare.node.records.sync import RangeSync
 from chordshare.node.ring.chord import ChordNode
-from chordshare.node.ring.walk import walk_ring
 from chordshare.ring import PeerRef, in_half_open
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.ports.records import (
@@ -62,10 +69,6 @@ from chordshare.transport.ports.records import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_WALK = 4096
-"""Nodes visited by :meth:`RecordNode.network_names` at most: bounds a walk around a ring whose
-successor pointers are briefly inconsistent (a larger ring gets a partial listing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +179,12 @@ class RecordNode:
         return await self.store.list_names(after, limit)
 
     async def provides(self, key: RecordKey) -> tuple[int, bool]:
-        return self.me.id, self.holds(key)
+        return self.me.id, self.holds(key.variant)
+
+    async def find_word(self, word: str, after: RecordKey | None) -> RecordPage:
+        return await self.store.word_page(
+            word, after=after, limit=MAX_RECORDS_PER_CALL, max_bytes=self.message_bytes
+        )
 
     def _check_ids(self, *ids: int) -> None:
         for ident in ids:
@@ -210,9 +218,31 @@ class RecordNode:
                 f"record {record.name!r} ({record.manifest.pieces} pieces) does not fit one "
                 f"message of {self.message_bytes} bytes: use a larger piece size"
             )
-        key = self.key_of(record.name)
+        words = asyncio.ensure_future(self._publish_words(record))
+        try:
+            return await self._store_owned(record)
+        finally:
+            await words
+
+    async def _publish_words(self, record: FileRecord) -> int:
+        """File ``record`` under each word of its name (the word index, :mod:`model.words`):
+        what a search finds. Best effort: a word whose holders are unreachable is logged and
+        restored at the next republish. Returns the words stored."""
+        results = await asyncio.gather(
+            *(self._store_owned(e) for e in word_entries(record)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, LookupFailed):
+                log.info("word entry of %r not stored: %s", record.name, result)
+            elif isinstance(result, BaseException):
+                raise result
+        return sum(1 for r in results if isinstance(r, PublishResult))
+
+    async def _store_owned(self, record: FileRecord) -> PublishResult:
+        """Store ``record`` at the first holder of its key that takes it (which replicates)."""
+        key = self.key_of(record.key_text)
         errors: list[str] = []
-        async with aclosing(self._holders(key)) as holders:
+        async with aclosing(key_holders(self.node, key, self.replicas)) as holders:
             async for holder in holders:
                 try:
                     await self._store_at(holder, [record], replicate=True)
@@ -220,7 +250,7 @@ class RecordNode:
                     errors.append(f"{holder.grpc_address}: {exc}")
                     continue
                 return PublishResult(key, holder)
-        raise LookupFailed(f"no holder of {record.name!r} accepted it: {'; '.join(errors)}")
+        raise LookupFailed(f"no holder of {record.key_text!r} accepted it: {'; '.join(errors)}")
 
     async def find(self, name: str) -> list[FileRecord]:
         """Every variant published under ``name`` with its live providers, the one with most
@@ -233,7 +263,7 @@ class RecordNode:
         validate_name(name)
         now = self.store.now()
         answered = False
-        async with aclosing(self._holders(self.key_of(name))) as holders:
+        async with aclosing(key_holders(self.node, self.key_of(name), self.replicas)) as holders:
             async for holder in holders:
                 try:
                     found = await self._get_at(holder, name)
@@ -291,7 +321,7 @@ class RecordNode:
             owned: list[FileRecord] = []
             others: list[FileRecord] = []
             for r in page.records:
-                mine = pred is None or in_half_open(self.key_of(r.name), pred.id, me, size)
+                mine = pred is None or in_half_open(self.key_of(r.key_text), pred.id, me, size)
                 (owned if mine else others).append(r)
             for batch, replicate in ((owned, True), (others, False)):
                 while batch:
@@ -315,45 +345,14 @@ class RecordNode:
         return await self.repairer.run()
 
     async def network_names(self, after: str = "", limit: int = 100) -> list[str]:
-        """Names known anywhere in the network, sorted, greater than ``after``, at most
-        ``limit``: walks the ring along successor lists (:func:`walk_ring`, the walk behind
-        ``GET /api/v1/ring``) and asks every node once (O(N) calls, for the REST listing of a
-        small network)."""
-        if not 1 <= limit <= MAX_NAMES_PER_CALL:
-            raise InvalidInput(f"limit must be in 1..{MAX_NAMES_PER_CALL}, got {limit}")
-        names = set(await self.store.list_names(after, limit))
-        walk = await walk_ring(self.node, limit=MAX_WALK)
-        for peer in walk.nodes[1:]:
-            try:
-                names.update(await self.client.list_names(peer, after, limit))
-            except PeerError as exc:
-                log.info("skipping %s in the name walk: %s", peer.grpc_address, exc)
-        return sorted(names)[:limit]
+        """Names known anywhere in the network (:func:`.search.network_names`)."""
+        return await network_names(self, after, limit)
+
+    async def search(self, query: str) -> SearchResult:
+        """The names with every word of ``query`` (:func:`.search.search`)."""
+        return await search(self, query)
 
     # -- helpers --------------------------------------------------------------------------
-
-    async def _holders(self, key: int) -> AsyncGenerator[PeerRef, None]:
-        """The key's owner, then its successors: up to k distinct nodes, in ring order.
-
-        A lookup names the owner and the successors the last node asked knows after it; when
-        that list ends early (the key fell at the end of a successor list) and the nodes named
-        are dead, the next holders are found by looking up the id just past the last one named.
-        A lookup that fails ends the sequence (the first one's failure propagates)."""
-        result = await self.node.find_successor(key)
-        seen: set[int] = set()
-        while True:
-            fresh = [p for p in (result.owner, *result.successors) if p.id not in seen]
-            if not fresh:
-                return
-            for peer in fresh:
-                seen.add(peer.id)
-                yield peer
-                if len(seen) >= self.replicas:
-                    return
-            try:
-                result = await self.node.find_successor(self.node.space.add(fresh[-1].id, 1))
-            except LookupFailed:
-                return
 
     async def _store_at(self, peer: PeerRef, records: list[FileRecord], replicate: bool) -> None:
         if peer.id == self.me.id:

@@ -38,23 +38,31 @@ from chordshare.model.records import (
 )
 from chordshare.ring import IdSpace, in_half_open
 from chordshare.storage.records.keys import arc_clauses, arc_segments, blob_id, id_blob
-from chordshare.storage.records.schema import SCHEMA, SCHEMA_VERSION, upgrade
+from chordshare.storage.records.schema import (
+    META_SCHEMA,
+    SCHEMA_STATEMENTS,
+    SCHEMA_VERSION,
+    upgrade,
+)
 
 """Every id is stored as 20 big-endian bytes whatever the ring width, so blob order is id order."""
 
-_LIVE = (
-    "EXISTS (SELECT 1 FROM providers p WHERE p.name = r.name"
+LIVE = (
+    "EXISTS (SELECT 1 FROM providers p WHERE p.word = r.word AND p.name = r.name"
     " AND p.content_hash = r.content_hash AND p.expires_at > :now)"
 )
 """A record is held while any entry of it is unexpired, tombstones included: replicas must
 copy a tombstone, or a replica's older entry would bring the withdrawn provider back."""
 
-_OFFERED = _LIVE[:-1] + " AND p.withdrawn = 0)"
+OFFERED = LIVE[:-1] + " AND p.withdrawn = 0)"
 """A record is offered to readers while it has an unexpired entry that is not a tombstone."""
 
+COLUMNS = "r.word, r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes"
+"""What :meth:`SqliteRecords._build` reads of a record row."""
+
 _ORPHANS = (
-    "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM providers p"
-    " WHERE p.name = records.name AND p.content_hash = records.content_hash)"
+    "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.word = records.word"
+    " AND p.name = records.name AND p.content_hash = records.content_hash)"
 )
 
 
@@ -73,8 +81,7 @@ class SqliteRecords:
                 # WAL + FULL fsyncs the journal at every commit, so a record this node has
                 # acknowledged survives a power loss, not only a crash of the process (NORMAL).
                 self.db.execute("PRAGMA synchronous = FULL")
-            # executescript commits any open transaction first, so the script brings its own.
-            self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+            self.db.execute(META_SCHEMA)
             self._check_meta()
             self.db.execute("PRAGMA quick_check").fetchall()
         except BaseException:
@@ -103,6 +110,8 @@ class SqliteRecords:
         rows = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         if not rows:
             with self._tx():
+                for statement in SCHEMA_STATEMENTS:
+                    self.db.execute(statement)
                 self.db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
                     [("schema_version", str(SCHEMA_VERSION)), ("ring_bits", str(self.space.bits))],
@@ -142,14 +151,16 @@ class SqliteRecords:
                     continue
                 m = record.manifest
                 ch = m.content_hash
+                w = record.word
                 self.db.execute(
                     "INSERT OR IGNORE INTO records"
-                    " (name, content_hash, key_id, size, piece_size, piece_hashes)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " (word, name, content_hash, key_id, size, piece_size, piece_hashes)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
+                        w,
                         m.name,
                         ch,
-                        id_blob(self.key_of(m.name)),
+                        id_blob(self.key_of(record.key_text)),
                         m.size,
                         m.piece_size,
                         b"".join(m.piece_hashes),
@@ -157,14 +168,15 @@ class SqliteRecords:
                 )
                 for p in live:
                     cur = self.db.execute(
-                        "INSERT INTO providers (name, content_hash, node_id, grpc_address,"
-                        " uri, expires_at, pinned, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (name, content_hash, node_id) DO UPDATE SET"
+                        "INSERT INTO providers (word, name, content_hash, node_id, grpc_address,"
+                        " uri, expires_at, pinned, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (word, name, content_hash, node_id) DO UPDATE SET"
                         " grpc_address = excluded.grpc_address, uri = excluded.uri,"
                         " expires_at = excluded.expires_at, pinned = excluded.pinned,"
                         " withdrawn = excluded.withdrawn"
                         " WHERE excluded.expires_at > providers.expires_at",
                         (
+                            w,
                             m.name,
                             ch,
                             id_blob(p.node_id),
@@ -177,10 +189,11 @@ class SqliteRecords:
                     )
                     changed += cur.rowcount
                 self.db.execute(
-                    "DELETE FROM providers WHERE name = ? AND content_hash = ? AND node_id NOT IN"
-                    " (SELECT node_id FROM providers WHERE name = ? AND content_hash = ?"
-                    "  ORDER BY expires_at DESC, node_id LIMIT ?)",
-                    (m.name, ch, m.name, ch, MAX_PROVIDERS_PER_RECORD),
+                    "DELETE FROM providers WHERE word = :w AND name = :n AND content_hash = :h"
+                    " AND node_id NOT IN (SELECT node_id FROM providers WHERE word = :w"
+                    " AND name = :n AND content_hash = :h ORDER BY expires_at DESC, node_id"
+                    " LIMIT :cap)",
+                    {"w": w, "n": m.name, "h": ch, "cap": MAX_PROVIDERS_PER_RECORD},
                 )
         return changed
 
@@ -194,9 +207,9 @@ class SqliteRecords:
                 ch = record.manifest.content_hash
                 for p in record.providers:
                     cur = self.db.execute(
-                        "DELETE FROM providers WHERE name = ? AND content_hash = ?"
+                        "DELETE FROM providers WHERE word = ? AND name = ? AND content_hash = ?"
                         " AND node_id = ? AND expires_at <= ?",
-                        (record.name, ch, id_blob(p.node_id), p.expires_at),
+                        (record.word, record.name, ch, id_blob(p.node_id), p.expires_at),
                     )
                     removed += cur.rowcount
             self.db.execute(_ORPHANS)
@@ -214,9 +227,9 @@ class SqliteRecords:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _build(
+    def build(
         self,
-        rows: Sequence[tuple[str, bytes, int, int, bytes]],
+        rows: Sequence[tuple[str, str, bytes, int, int, bytes]],
         now: float,
         *,
         offered: bool = False,
@@ -224,31 +237,30 @@ class SqliteRecords:
         """The records of ``rows`` with their unexpired entries (only those offered to readers,
         no tombstones, when ``offered``); a record left without one is skipped."""
         only = " AND withdrawn = 0" if offered else ""
-        for name, ch, size, piece_size, hashes in rows:
+        for word, name, ch, size, piece_size, hashes in rows:
             providers = tuple(
                 Provider(blob_id(node), addr, uri, expires, bool(pinned), bool(withdrawn))
                 for node, addr, uri, expires, pinned, withdrawn in self.db.execute(
                     "SELECT node_id, grpc_address, uri, expires_at, pinned, withdrawn"
-                    " FROM providers WHERE name = ? AND content_hash = ? AND expires_at > ?"
-                    + only
-                    + " ORDER BY node_id",
-                    (name, ch, now),
+                    " FROM providers WHERE word = ? AND name = ? AND content_hash = ?"
+                    " AND expires_at > ?" + only + " ORDER BY node_id",
+                    (word, name, ch, now),
                 )
             )
             if not providers:
                 continue
             pieces = tuple(hashes[i : i + DIGEST_SIZE] for i in range(0, len(hashes), DIGEST_SIZE))
-            yield FileRecord(FileManifest(name, size, piece_size, pieces), providers)
+            yield FileRecord(FileManifest(name, size, piece_size, pieces), providers, word)
 
     def get(self, name: str, now: float) -> list[FileRecord]:
         """Every variant stored under ``name`` with a live provider, most live providers first
         (ties: content hash order, so the answer is stable); tombstones are left out."""
         rows = self.db.execute(
-            "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes FROM records r"
-            " WHERE r.name = :name AND " + _OFFERED,
+            "SELECT " + COLUMNS + " FROM records r"
+            " WHERE r.name = :name AND r.word = '' AND " + OFFERED,
             {"name": name, "now": now},
         ).fetchall()
-        found = list(self._build(rows, now, offered=True))
+        found = list(self.build(rows, now, offered=True))
         found.sort(key=lambda r: (-len(r.providers), r.manifest.content_hash))
         return found
 
@@ -268,15 +280,15 @@ class SqliteRecords:
         self.space.check(start)
         self.space.check(end)
         segments = arc_segments(start, end)
-        cursor: tuple[bytes, str, bytes] | None = None
+        cursor: tuple[bytes, str, str, bytes] | None = None
         if after is not None:
-            key = self.key_of(after.name)
+            key = self.key_of(after.word or after.name)
             if not in_half_open(key, start, end, self.space.size):
                 raise InvalidInput("cursor is outside the range")
-            cursor = (id_blob(key), after.name, after.content_hash)
+            cursor = (id_blob(key), after.word, after.name, after.content_hash)
             if len(segments) == 2 and not key > start:
                 segments = segments[1:]
-        rows: list[tuple[str, bytes, int, int, bytes]] = []
+        rows: list[tuple[str, str, bytes, int, int, bytes]] = []
         for i, (low, high) in enumerate(segments):
             want = limit + 1 - len(rows)
             if want <= 0:
@@ -285,22 +297,24 @@ class SqliteRecords:
             if cursor is not None and i == 0:
                 # Start the index range at the cursor's key (the cursor lies in this segment,
                 # so it is past ``low``): without it SQLite scans from ``low`` every page.
-                clauses = [_LIVE, *arc_clauses(None, high, params)]
+                clauses = [LIVE, *arc_clauses(None, high, params)]
                 clauses.append("r.key_id >= :ck")
-                clauses.append("(r.key_id, r.name, r.content_hash) > (:ck, :cn, :ch)")
-                params.update(ck=cursor[0], cn=cursor[1], ch=cursor[2])
+                clauses.append("(r.key_id, r.word, r.name, r.content_hash) > (:ck, :cw, :cn, :ch)")
+                params.update(ck=cursor[0], cw=cursor[1], cn=cursor[2], ch=cursor[3])
             else:
-                clauses = [_LIVE, *arc_clauses(low, high, params)]
+                clauses = [LIVE, *arc_clauses(low, high, params)]
             rows += self.db.execute(
-                "SELECT r.name, r.content_hash, r.size, r.piece_size, r.piece_hashes"
-                " FROM records r WHERE " + " AND ".join(clauses) + " ORDER BY r.key_id,"
-                " r.name, r.content_hash LIMIT :want",
+                "SELECT "
+                + COLUMNS
+                + " FROM records r WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY r.key_id, r.word, r.name, r.content_hash LIMIT :want",
                 params,
             ).fetchall()
         more = len(rows) > limit
         page: list[FileRecord] = []
         used = 0
-        for record in self._build(rows[:limit], now):
+        for record in self.build(rows[:limit], now):
             size = encoded_size(record)
             if page and used + size > max_bytes:
                 more = True
@@ -313,7 +327,7 @@ class SqliteRecords:
         """The first key id with a live record in ``(start, end]``, going clockwise."""
         for low, high in arc_segments(start, end):
             params: dict[str, object] = {"now": now}
-            clauses = [_LIVE, *arc_clauses(low, high, params)]
+            clauses = [LIVE, *arc_clauses(low, high, params)]
             row = self.db.execute(
                 "SELECT r.key_id FROM records r WHERE "
                 + " AND ".join(clauses)
@@ -331,15 +345,17 @@ class SqliteRecords:
         for low, high in arc_segments(start, end):
             params: dict[str, object] = {"now": now}
             clauses = ["p.expires_at > :now", *arc_clauses(low, high, params)]
-            for name, ch, node, addr, uri, expires, pinned, withdrawn in self.db.execute(
-                "SELECT r.name, r.content_hash, p.node_id, p.grpc_address, p.uri, p.expires_at,"
-                " p.pinned, p.withdrawn FROM records r JOIN providers p"
-                " ON p.name = r.name AND p.content_hash = r.content_hash WHERE "
+            for word, name, ch, node, addr, uri, expires, pinned, withdrawn in self.db.execute(
+                "SELECT r.word, r.name, r.content_hash, p.node_id, p.grpc_address, p.uri,"
+                " p.expires_at, p.pinned, p.withdrawn FROM records r JOIN providers p"
+                " ON p.word = r.word AND p.name = r.name AND p.content_hash = r.content_hash"
+                " WHERE "
                 + " AND ".join(clauses)
-                + " ORDER BY r.key_id, r.name, r.content_hash, p.node_id",
+                + " ORDER BY r.key_id, r.word, r.name, r.content_hash, p.node_id",
                 params,
             ):
-                for part in (name.encode("utf-8"), ch, node, addr.encode(), uri.encode()):
+                parts = (word.encode(), name.encode(), ch, node, addr.encode(), uri.encode())
+                for part in parts:
                     h.update(len(part).to_bytes(4, "big"))
                     h.update(part)
                 h.update(float(expires).hex().encode())
@@ -349,24 +365,28 @@ class SqliteRecords:
     def list_names(self, after: str, limit: int, now: float) -> list[str]:
         """Distinct names with a live record, sorted (code point order), greater than ``after``."""
         rows = self.db.execute(
-            "SELECT DISTINCT r.name FROM records r WHERE r.name > :after AND "
-            + _OFFERED
+            "SELECT DISTINCT r.name FROM records r WHERE r.name > :after AND r.word = '' AND "
+            + OFFERED
             + " ORDER BY r.name LIMIT :limit",
             {"after": after, "limit": limit, "now": now},
         ).fetchall()
         return [name for (name,) in rows]
 
     def count(self, now: float) -> int:
-        """Records offered to readers (with an unexpired entry that is not a tombstone)."""
+        """Name records offered to readers (with an unexpired entry that is not a tombstone);
+        word entries are not counted."""
         row = self.db.execute(
-            "SELECT COUNT(*) FROM records r WHERE " + _OFFERED, {"now": now}
+            "SELECT COUNT(*) FROM records r WHERE r.word = '' AND " + OFFERED, {"now": now}
         ).fetchone()
         return int(row[0])
 
-    def entries_of(self, node_id: int, now: float) -> int:
-        """Unexpired entries offering ``node_id`` as a provider, over every record."""
+    def entries_of(self, node_id: int, now: float, *, words: bool = False) -> int:
+        """Unexpired entries offering ``node_id`` as a provider, over every name record (over
+        every word entry, with ``words``)."""
+        kind = "word <> ''" if words else "word = ''"
         row = self.db.execute(
-            "SELECT COUNT(*) FROM providers WHERE node_id = ? AND withdrawn = 0 AND expires_at > ?",
+            "SELECT COUNT(*) FROM providers WHERE node_id = ? AND withdrawn = 0"
+            " AND expires_at > ? AND " + kind,
             (id_blob(node_id), now),
         ).fetchone()
         return int(row[0])

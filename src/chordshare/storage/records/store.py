@@ -35,6 +35,7 @@ from chordshare.model.manifest import FileRecord
 from chordshare.model.records import RecordKey, RecordPage
 from chordshare.ring import IdSpace
 from chordshare.storage.records.sql import SqliteRecords
+from chordshare.storage.records.words import held, word_page
 
 __all__ = ["DB_FILE", "RecordKey", "RecordPage", "RecordStore"]
 
@@ -138,7 +139,8 @@ class RecordStore:
     # -- reads ----------------------------------------------------------------------------
 
     async def get(self, name: str) -> list[FileRecord]:
-        """Every live variant stored under ``name``, most live providers first."""
+        """Every live variant stored under ``name``, most live providers first (name records
+        only, no word entries)."""
         return await self._run(partial(self._core.get, name, self.now()))
 
     async def range_page(
@@ -185,6 +187,27 @@ class RecordStore:
         """Fingerprint of the live records in ``(start, end]`` (equal sets, equal digests)."""
         return await self._run(partial(self._core.digest, start, end, self.now()))
 
+    async def word_page(
+        self,
+        word: str,
+        *,
+        after: RecordKey | None = None,
+        limit: int = MAX_RECORDS_PER_CALL,
+        max_bytes: int = RECORD_PAGE_BYTES,
+    ) -> RecordPage:
+        """Live word entries filed under ``word`` (no tombstones), by name and content hash,
+        resuming after ``after``."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        return await self._run(
+            partial(word_page, self._core, word, after, limit, self.now(), max_bytes)
+        )
+
+    async def held(self, word: str, name: str) -> list[FileRecord]:
+        """Every variant of ``name`` filed under ``word`` (``""``: the name records themselves)
+        with all its unexpired entries, tombstones included."""
+        return await self._run(partial(held, self._core, word, name, self.now()))
+
     async def list_names(self, after: str = "", limit: int = 1000) -> list[str]:
         """Sorted distinct names of live records greater than ``after``."""
         return await self._run(partial(self._core.list_names, after, limit, self.now()))
@@ -192,6 +215,7 @@ class RecordStore:
     async def count(self) -> int:
         return await self._run(partial(self._core.count, self.now()))
 
-    async def entries_of(self, node_id: int) -> int:
-        """How many records list ``node_id`` as a live provider here."""
-        return await self._run(partial(self._core.entries_of, node_id, self.now()))
+    async def entries_of(self, node_id: int, *, words: bool = False) -> int:
+        """How many name records (word entries, with ``words``) list ``node_id`` as a live
+        provider here."""
+        return await self._run(partial(self._core.entries_of, node_id, self.now(), words=words))

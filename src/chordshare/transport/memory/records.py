@@ -70,3 +70,8 @@ class MemoryRecordClient:
         service = await self._records(peer, "provides")
         with answered(peer.grpc_address, "provides"):
             return await service.provides(key)
+
+    async def find_word(self, peer: PeerRef, word: str, after: RecordKey | None) -> RecordPage:
+        service = await self._records(peer, "find_word")
+        with answered(peer.grpc_address, "find_word"):
+            return await service.find_word(word, after)

@@ -103,6 +103,11 @@ class RecordService(Protocol):
         serves all its bytes): what a downloader checks a provider entry against."""
         ...
 
+    async def find_word(self, word: str, after: RecordKey | None) -> RecordPage:
+        """One page of the word entries filed here under ``word`` (live providers only), by
+        name and content hash, after ``after`` (its word ignored)."""
+        ...
+
 
 class RecordClient(Protocol):
     """How a node asks another node about records (the client side of ``records.proto``)."""
@@ -122,3 +127,5 @@ class RecordClient(Protocol):
     async def list_names(self, peer: PeerRef, after: str, limit: int) -> list[str]: ...
 
     async def provides(self, peer: PeerRef, key: RecordKey) -> tuple[int, bool]: ...
+
+    async def find_word(self, peer: PeerRef, word: str, after: RecordKey | None) -> RecordPage: ...

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hordshare/records.proto\x12\x15\x63hordshare.records.v1\"u\n\x08Provider\x12\x0f\n\x07node_id\x18\x01 \x01(\x0c\x12\x14\n\x0cgrpc_address\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x12\n\nexpires_at\x18\x04 \x01(\x01\x12\x0e\n\x06pinned\x18\x05 \x01(\x08\x12\x11\n\twithdrawn\x18\x06 \x01(\x08\"\x9c\x01\n\nFileRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\npiece_size\x18\x03 \x01(\r\x12\x14\n\x0cpiece_hashes\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\x0c\x12\x32\n\tproviders\x18\x06 \x03(\x0b\x32\x1f.chordshare.records.v1.Provider\"/\n\tRecordKey\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\"\\\n\x13StoreRecordsRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\x12\x11\n\treplicate\x18\x02 \x01(\x08\"\x16\n\x14StoreRecordsResponse\"!\n\x11GetRecordsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"H\n\x12GetRecordsResponse\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\"`\n\x11\x46\x65tchRangeRequest\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x0c\x12/\n\x05\x61\x66ter\x18\x03 \x01(\x0b\x32 .chordshare.records.v1.RecordKey\"V\n\x12\x46\x65tchRangeResponse\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\x12\x0c\n\x04more\x18\x02 \x01(\x08\"0\n\x12RangeDigestRequest\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x0c\"%\n\x13RangeDigestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\x0c\"0\n\x10ListNamesRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\"\n\x11ListNamesResponse\x12\r\n\x05names\x18\x01 \x03(\t\"5\n\x0fProvidesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\"5\n\x10ProvidesResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\x0c\x12\x10\n\x08provides\x18\x02 \x01(\x08\x32\xdb\x04\n\x07Records\x12g\n\x0cStoreRecords\x12*.chordshare.records.v1.StoreRecordsRequest\x1a+.chordshare.records.v1.StoreRecordsResponse\x12\x61\n\nGetRecords\x12(.chordshare.records.v1.GetRecordsRequest\x1a).chordshare.records.v1.GetRecordsResponse\x12\x61\n\nFetchRange\x12(.chordshare.records.v1.FetchRangeRequest\x1a).chordshare.records.v1.FetchRangeResponse\x12\x64\n\x0bRangeDigest\x12).chordshare.records.v1.RangeDigestRequest\x1a*.chordshare.records.v1.RangeDigestResponse\x12^\n\tListNames\x12\'.chordshare.records.v1.ListNamesRequest\x1a(.chordshare.records.v1.ListNamesResponse\x12[\n\x08Provides\x12&.chordshare.records.v1.ProvidesRequest\x1a\'.chordshare.records.v1.ProvidesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hordshare/records.proto\x12\x15\x63hordshare.records.v1\"u\n\x08Provider\x12\x0f\n\x07node_id\x18\x01 \x01(\x0c\x12\x14\n\x0cgrpc_address\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x12\n\nexpires_at\x18\x04 \x01(\x01\x12\x0e\n\x06pinned\x18\x05 \x01(\x08\x12\x11\n\twithdrawn\x18\x06 \x01(\x08\"\xaa\x01\n\nFileRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\npiece_size\x18\x03 \x01(\r\x12\x14\n\x0cpiece_hashes\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\x0c\x12\x32\n\tproviders\x18\x06 \x03(\x0b\x32\x1f.chordshare.records.v1.Provider\x12\x0c\n\x04word\x18\x07 \x01(\t\"=\n\tRecordKey\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04word\x18\x03 \x01(\t\"\\\n\x13StoreRecordsRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\x12\x11\n\treplicate\x18\x02 \x01(\x08\"\x16\n\x14StoreRecordsResponse\"!\n\x11GetRecordsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"H\n\x12GetRecordsResponse\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\"`\n\x11\x46\x65tchRangeRequest\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x0c\x12/\n\x05\x61\x66ter\x18\x03 \x01(\x0b\x32 .chordshare.records.v1.RecordKey\"V\n\x12\x46\x65tchRangeResponse\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\x12\x0c\n\x04more\x18\x02 \x01(\x08\"0\n\x12RangeDigestRequest\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x0c\"%\n\x13RangeDigestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\x0c\"0\n\x10ListNamesRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\"\n\x11ListNamesResponse\x12\r\n\x05names\x18\x01 \x03(\t\"5\n\x0fProvidesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\"5\n\x10ProvidesResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\x0c\x12\x10\n\x08provides\x18\x02 \x01(\x08\"P\n\x0f\x46indWordRequest\x12\x0c\n\x04word\x18\x01 \x01(\t\x12/\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32 .chordshare.records.v1.RecordKey\"T\n\x10\x46indWordResponse\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.chordshare.records.v1.FileRecord\x12\x0c\n\x04more\x18\x02 \x01(\x08\x32\xb8\x05\n\x07Records\x12g\n\x0cStoreRecords\x12*.chordshare.records.v1.StoreRecordsRequest\x1a+.chordshare.records.v1.StoreRecordsResponse\x12\x61\n\nGetRecords\x12(.chordshare.records.v1.GetRecordsRequest\x1a).chordshare.records.v1.GetRecordsResponse\x12\x61\n\nFetchRange\x12(.chordshare.records.v1.FetchRangeRequest\x1a).chordshare.records.v1.FetchRangeResponse\x12\x64\n\x0bRangeDigest\x12).chordshare.records.v1.RangeDigestRequest\x1a*.chordshare.records.v1.RangeDigestResponse\x12^\n\tListNames\x12\'.chordshare.records.v1.ListNamesRequest\x1a(.chordshare.records.v1.ListNamesResponse\x12[\n\x08Provides\x12&.chordshare.records.v1.ProvidesRequest\x1a\'.chordshare.records.v1.ProvidesResponse\x12[\n\x08\x46indWord\x12&.chordshare.records.v1.FindWordRequest\x1a\'.chordshare.records.v1.FindWordResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,33 +34,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROVIDER']._serialized_start=51
   _globals['_PROVIDER']._serialized_end=168
   _globals['_FILERECORD']._serialized_start=171
-  _globals['_FILERECORD']._serialized_end=327
-  _globals['_RECORDKEY']._serialized_start=329
-  _globals['_RECORDKEY']._serialized_end=376
-  _globals['_STORERECORDSREQUEST']._serialized_start=378
-  _globals['_STORERECORDSREQUEST']._serialized_end=470
-  _globals['_STORERECORDSRESPONSE']._serialized_start=472
-  _globals['_STORERECORDSRESPONSE']._serialized_end=494
-  _globals['_GETRECORDSREQUEST']._serialized_start=496
-  _globals['_GETRECORDSREQUEST']._serialized_end=529
-  _globals['_GETRECORDSRESPONSE']._serialized_start=531
-  _globals['_GETRECORDSRESPONSE']._serialized_end=603
-  _globals['_FETCHRANGEREQUEST']._serialized_start=605
-  _globals['_FETCHRANGEREQUEST']._serialized_end=701
-  _globals['_FETCHRANGERESPONSE']._serialized_start=703
-  _globals['_FETCHRANGERESPONSE']._serialized_end=789
-  _globals['_RANGEDIGESTREQUEST']._serialized_start=791
-  _globals['_RANGEDIGESTREQUEST']._serialized_end=839
-  _globals['_RANGEDIGESTRESPONSE']._serialized_start=841
-  _globals['_RANGEDIGESTRESPONSE']._serialized_end=878
-  _globals['_LISTNAMESREQUEST']._serialized_start=880
-  _globals['_LISTNAMESREQUEST']._serialized_end=928
-  _globals['_LISTNAMESRESPONSE']._serialized_start=930
-  _globals['_LISTNAMESRESPONSE']._serialized_end=964
-  _globals['_PROVIDESREQUEST']._serialized_start=966
-  _globals['_PROVIDESREQUEST']._serialized_end=1019
-  _globals['_PROVIDESRESPONSE']._serialized_start=1021
-  _globals['_PROVIDESRESPONSE']._serialized_end=1074
-  _globals['_RECORDS']._serialized_start=1077
-  _globals['_RECORDS']._serialized_end=1680
+  _globals['_FILERECORD']._serialized_end=341
+  _globals['_RECORDKEY']._serialized_start=343
+  _globals['_RECORDKEY']._serialized_end=404
+  _globals['_STORERECORDSREQUEST']._serialized_start=406
+  _globals['_STORERECORDSREQUEST']._serialized_end=498
+  _globals['_STORERECORDSRESPONSE']._serialized_start=500
+  _globals['_STORERECORDSRESPONSE']._serialized_end=522
+  _globals['_GETRECORDSREQUEST']._serialized_start=524
+  _globals['_GETRECORDSREQUEST']._serialized_end=557
+  _globals['_GETRECORDSRESPONSE']._serialized_start=559
+  _globals['_GETRECORDSRESPONSE']._serialized_end=631
+  _globals['_FETCHRANGEREQUEST']._serialized_start=633
+  _globals['_FETCHRANGEREQUEST']._serialized_end=729
+  _globals['_FETCHRANGERESPONSE']._serialized_start=731
+  _globals['_FETCHRANGERESPONSE']._serialized_end=817
+  _globals['_RANGEDIGESTREQUEST']._serialized_start=819
+  _globals['_RANGEDIGESTREQUEST']._serialized_end=867
+  _globals['_RANGEDIGESTRESPONSE']._serialized_start=869
+  _globals['_RANGEDIGESTRESPONSE']._serialized_end=906
+  _globals['_LISTNAMESREQUEST']._serialized_start=908
+  _globals['_LISTNAMESREQUEST']._serialized_end=956
+  _globals['_LISTNAMESRESPONSE']._serialized_start=958
+  _globals['_LISTNAMESRESPONSE']._serialized_end=992
+  _globals['_PROVIDESREQUEST']._serialized_start=994
+  _globals['_PROVIDESREQUEST']._serialized_end=1047
+  _globals['_PROVIDESRESPONSE']._serialized_start=1049
+  _globals['_PROVIDESRESPONSE']._serialized_end=1102
+  _globals['_FINDWORDREQUEST']._serialized_start=1104
+  _globals['_FINDWORDREQUEST']._serialized_end=1184
+  _globals['_FINDWORDRESPONSE']._serialized_start=1186
+  _globals['_FINDWORDRESPONSE']._serialized_end=1270
+  _globals['_RECORDS']._serialized_start=1273
+  _globals['_RECORDS']._serialized_end=1969
 # @@protoc_insertion_point(module_scope)

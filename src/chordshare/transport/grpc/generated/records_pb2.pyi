@@ -11,7 +11,14 @@ by provider (the latest expiry per provider node wins); they shrink only by expi
 
 Every RPC pairs with a client method and a node method of the same name:
 StoreRecords <-> store_records, GetRecords <-> get_records, FetchRange <-> fetch_range,
-RangeDigest <-> range_digest, ListNames <-> list_names.
+RangeDigest <-> range_digest, ListNames <-> list_names, Provides <-> provides,
+FindWord <-> find_word.
+
+A word entry (a FileRecord with `word` set) files a name's record under one word of the name
+(lower-cased runs of letters or of digits, at most 16 words per name: chordshare.model.words),
+at the ring id of the word instead of the name, so that a search finds names by their words.
+Word entries travel, merge, expire and are withdrawn exactly like name records; their providers
+are never pinned.
 
 Ids (key range ends, provider node ids) are encoded as in ring.proto: big-endian bytes, 1 to 20
 of them, id 0 sent as zero bytes of the ring's width, never omitted. A range (start, end] is
@@ -100,6 +107,7 @@ class FileRecord(_message.Message):
     PIECE_HASHES_FIELD_NUMBER: _builtins.int
     CONTENT_HASH_FIELD_NUMBER: _builtins.int
     PROVIDERS_FIELD_NUMBER: _builtins.int
+    WORD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Display name of the file (the key is the ring id of this name)."""
     size: _builtins.int
@@ -112,6 +120,10 @@ class FileRecord(_message.Message):
     """
     content_hash: _builtins.bytes
     """BLAKE3 over piece_hashes (the file's identity); receivers check that it matches."""
+    word: _builtins.str
+    """Empty: the name's own record. Set: a word entry under this word, which must be one of the
+    name's indexed words; the key is then the ring id of the word.
+    """
     @_builtins.property
     def providers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Provider]:
         """At least one, each node at most once."""
@@ -125,10 +137,11 @@ class FileRecord(_message.Message):
         piece_hashes: _builtins.bytes = ...,
         content_hash: _builtins.bytes = ...,
         providers: _abc.Iterable[Global___Provider] | None = ...,
+        word: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name", "piece_hashes", b"piece_hashes", "piece_size", b"piece_size", "providers", b"providers", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name", "piece_hashes", b"piece_hashes", "piece_size", b"piece_size", "providers", b"providers", "size", b"size", "word", b"word"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -142,17 +155,21 @@ class RecordKey(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    WORD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     content_hash: _builtins.bytes
+    word: _builtins.str
+    """Set for a word entry (see FileRecord.word)."""
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         content_hash: _builtins.bytes = ...,
+        word: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name", "word", b"word"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -441,3 +458,57 @@ class ProvidesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProvidesResponse: _TypeAlias = ProvidesResponse  # noqa: Y015
+
+@_typing.final
+class FindWordRequest(_message.Message):
+    """The word entries filed under one word at the receiver (a search asks the word's owner)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORD_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    word: _builtins.str
+    """One word as chordshare.model.words gives it (lower case, letters or digits only)."""
+    @_builtins.property
+    def after(self) -> Global___RecordKey:
+        """Unset: from the first entry; set (its word ignored): resume after this name and hash."""
+
+    def __init__(
+        self,
+        *,
+        word: _builtins.str = ...,
+        after: Global___RecordKey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "word", b"word"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindWordRequest: _TypeAlias = FindWordRequest  # noqa: Y015
+
+@_typing.final
+class FindWordResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    MORE_FIELD_NUMBER: _builtins.int
+    more: _builtins.bool
+    """True: ask again with `after` set to the last record of this page."""
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___FileRecord]:
+        """Word entries of `word` with live providers only, by name, then content hash."""
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[Global___FileRecord] | None = ...,
+        more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["more", b"more", "records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindWordResponse: _TypeAlias = FindWordResponse  # noqa: Y015

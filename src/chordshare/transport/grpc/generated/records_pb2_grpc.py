@@ -65,6 +65,11 @@ class RecordsStub:
                 request_serializer=chordshare_dot_records__pb2.ProvidesRequest.SerializeToString,
                 response_deserializer=chordshare_dot_records__pb2.ProvidesResponse.FromString,
                 _registered_method=True)
+        self.FindWord = channel.unary_unary(
+                '/chordshare.records.v1.Records/FindWord',
+                request_serializer=chordshare_dot_records__pb2.FindWordRequest.SerializeToString,
+                response_deserializer=chordshare_dot_records__pb2.FindWordResponse.FromString,
+                _registered_method=True)
 
 
 class RecordsServicer:
@@ -113,6 +118,13 @@ class RecordsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindWord(self, request, context):
+        """One page of the names filed under a word (a search).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecordsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_RecordsServicer_to_server(servicer, server):
                     servicer.Provides,
                     request_deserializer=chordshare_dot_records__pb2.ProvidesRequest.FromString,
                     response_serializer=chordshare_dot_records__pb2.ProvidesResponse.SerializeToString,
+            ),
+            'FindWord': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindWord,
+                    request_deserializer=chordshare_dot_records__pb2.FindWordRequest.FromString,
+                    response_serializer=chordshare_dot_records__pb2.FindWordResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +327,33 @@ class Records:
             '/chordshare.records.v1.Records/Provides',
             chordshare_dot_records__pb2.ProvidesRequest.SerializeToString,
             chordshare_dot_records__pb2.ProvidesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindWord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chordshare.records.v1.Records/FindWord',
+            chordshare_dot_records__pb2.FindWordRequest.SerializeToString,
+            chordshare_dot_records__pb2.FindWordResponse.FromString,
             options,
             channel_credentials,
             insecure,

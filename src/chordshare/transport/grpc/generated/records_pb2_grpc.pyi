@@ -11,7 +11,14 @@ by provider (the latest expiry per provider node wins); they shrink only by expi
 
 Every RPC pairs with a client method and a node method of the same name:
 StoreRecords <-> store_records, GetRecords <-> get_records, FetchRange <-> fetch_range,
-RangeDigest <-> range_digest, ListNames <-> list_names.
+RangeDigest <-> range_digest, ListNames <-> list_names, Provides <-> provides,
+FindWord <-> find_word.
+
+A word entry (a FileRecord with `word` set) files a name's record under one word of the name
+(lower-cased runs of letters or of digits, at most 16 words per name: chordshare.model.words),
+at the ring id of the word instead of the name, so that a search finds names by their words.
+Word entries travel, merge, expire and are withdrawn exactly like name records; their providers
+are never pinned.
 
 Ids (key range ends, provider node ids) are encoded as in ring.proto: big-endian bytes, 1 to 20
 of them, id 0 sent as zero bytes of the ring's width, never omitted. A range (start, end] is
@@ -52,6 +59,8 @@ class RecordsStub:
     """One page of the names stored at the node."""
     Provides: _aio.UnaryUnaryMultiCallable[_records_pb2.ProvidesRequest, _records_pb2.ProvidesResponse]
     """Whether the receiver provides one variant (a downloader's check of a provider entry)."""
+    FindWord: _aio.UnaryUnaryMultiCallable[_records_pb2.FindWordRequest, _records_pb2.FindWordResponse]
+    """One page of the names filed under a word (a search)."""
 
 class RecordsServicer(metaclass=_abc_1.ABCMeta):
     """The DHT record service every node serves to every other node."""
@@ -103,5 +112,13 @@ class RecordsServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_records_pb2.ProvidesRequest, _abc.Awaitable[_records_pb2.ProvidesResponse]],
     ) -> _abc.Awaitable[_records_pb2.ProvidesResponse]:
         """Whether the receiver provides one variant (a downloader's check of a provider entry)."""
+
+    @_abc_1.abstractmethod
+    def FindWord(
+        self,
+        request: _records_pb2.FindWordRequest,
+        context: _aio.ServicerContext[_records_pb2.FindWordRequest, _abc.Awaitable[_records_pb2.FindWordResponse]],
+    ) -> _abc.Awaitable[_records_pb2.FindWordResponse]:
+        """One page of the names filed under a word (a search)."""
 
 def add_RecordsServicer_to_server(servicer: RecordsServicer, server: _aio.Server) -> None: ...

@@ -86,6 +86,12 @@ class GrpcRecordClient:
             )
             return self._codec.decode_provides(reply)
 
+    async def find_word(self, peer: PeerRef, word: str, after: RecordKey | None) -> RecordPage:
+        request = self._codec.encode_find_word(word, after)
+        with calling(peer.grpc_address, "FindWord"):
+            reply = await self._stub(peer).FindWord(request, timeout=self.timeout)
+            return self._codec.decode_word_page(reply, word)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _stub(self, peer: PeerRef) -> records_pb2_grpc.RecordsStub:

@@ -26,6 +26,7 @@ from chordshare.model.records import (
     RecordPage,
     record_problem,
 )
+from chordshare.model.words import words_of
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import records_pb2 as pb
 from chordshare.transport.grpc.ring.codec import WireCodec
@@ -50,12 +51,19 @@ class RecordCodec:
             raise kind(f"{field}: {exc}") from exc
 
     def encode_key(self, key: RecordKey) -> pb.RecordKey:
-        return pb.RecordKey(name=key.name, content_hash=key.content_hash)
+        return pb.RecordKey(name=key.name, content_hash=key.content_hash, word=key.word)
 
     def decode_key(self, msg: pb.RecordKey, field: str) -> RecordKey:
         if len(msg.content_hash) != DIGEST_SIZE:
             raise self.error(f"{field}.content_hash: {len(msg.content_hash)} bytes, not 32")
-        return RecordKey(self.decode_name(msg.name, f"{field}.name"), msg.content_hash)
+        word = self.decode_word(msg.word, f"{field}.word") if msg.word else ""
+        return RecordKey(self.decode_name(msg.name, f"{field}.name"), msg.content_hash, word)
+
+    def decode_word(self, word: str, field: str) -> str:
+        """A word as :func:`chordshare.model.words.words_of` gives it, or the error."""
+        if words_of(word) != (word,):
+            raise self.error(f"{field}: {word[:80]!r} is not one lower-case word")
+        return word
 
     # -- records ----------------------------------------------------------------------------
 
@@ -67,6 +75,7 @@ class RecordCodec:
             piece_size=m.piece_size,
             piece_hashes=b"".join(m.piece_hashes),
             content_hash=m.content_hash,
+            word=record.word,
             providers=[
                 pb.Provider(
                     node_id=self.ids.encode_id(p.node_id),
@@ -114,7 +123,7 @@ class RecordCodec:
             providers.append(
                 Provider(node, p.grpc_address, p.uri, p.expires_at, p.pinned, p.withdrawn)
             )
-        record = FileRecord(manifest, tuple(providers))
+        record = FileRecord(manifest, tuple(providers), msg.word)
         problem = record_problem(record)
         if problem is not None:
             raise self.error(f"{field}: {problem}")
@@ -147,7 +156,7 @@ class RecordCodec:
     def decode_get_response(self, msg: pb.GetRecordsResponse, name: str) -> list[FileRecord]:
         records = self.decode_records(msg.records, "records")
         for i, record in enumerate(records):
-            if record.name != name:
+            if record.name != name or record.word:
                 raise self.error(f"records[{i}]: named {record.name!r}, asked for {name!r}")
         return records
 
@@ -210,6 +219,29 @@ class RecordCodec:
         if any(n <= after for n in names) or names != sorted(set(names)):
             raise self.error("names: not sorted, distinct and after the cursor")
         return names
+
+    # -- FindWord -----------------------------------------------------------------------------
+
+    def encode_find_word(self, word: str, after: RecordKey | None) -> pb.FindWordRequest:
+        return pb.FindWordRequest(
+            word=word, after=None if after is None else self.encode_key(after)
+        )
+
+    def decode_find_word(self, msg: pb.FindWordRequest) -> tuple[str, RecordKey | None]:
+        after = self.decode_key(msg.after, "after") if msg.HasField("after") else None
+        return self.decode_word(msg.word, "word"), after
+
+    def encode_word_page(self, page: RecordPage) -> pb.FindWordResponse:
+        return pb.FindWordResponse(records=self.encode_records(page.records), more=page.more)
+
+    def decode_word_page(self, msg: pb.FindWordResponse, word: str) -> RecordPage:
+        records = self.decode_records(msg.records, "records")
+        for i, record in enumerate(records):
+            if record.word != word:
+                raise self.error(f"records[{i}]: filed under {record.word!r}, asked for {word!r}")
+        if msg.more and not records:
+            raise self.error("more: set on an empty page (there is nothing to resume after)")
+        return RecordPage(tuple(records), msg.more)
 
     # -- Provides -----------------------------------------------------------------------------
 

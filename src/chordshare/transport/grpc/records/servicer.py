@@ -69,6 +69,12 @@ class RecordsServicer(records_pb2_grpc.RecordsServicer):
         node_id, provides = await self._service.provides(key)
         return self._codec.encode_provides(node_id, provides)
 
+    async def FindWord(  # noqa: N802
+        self, request: pb.FindWordRequest, context: Any
+    ) -> pb.FindWordResponse:
+        word, after = self._codec.decode_find_word(request)
+        return self._codec.encode_word_page(await self._service.find_word(word, after))
+
 
 def records_registrar(service: RecordService, space: IdSpace) -> Callable[[Any], list[str]]:
     """A :data:`chordshare.transport.grpc.server.Registrar` that serves ``service`` (the node's
