@@ -10,9 +10,10 @@ Tokenizing (:func:`words_of`), the same for names and queries:
 
 * the text is NFKC-normalized and case-folded (``Straße`` and ``STRASSE`` are one word, as are a
   full-width ``ｒａｎｄｏｍ`` and ``random``);
-* words are maximal runs of letters or maximal runs of digits: everything that is neither a
-  letter nor a digit separates, and so does every boundary between a letter and a digit, so
-  ``random20.bin`` gives ``random``, ``20``, ``bin``;
+* words are maximal runs of letters or maximal runs of decimal digits (a "letter" is any
+  alphanumeric character that is not a decimal digit: letters of every script, and numbers
+  such as Roman numerals); everything else separates (``_`` included), and so does every
+  boundary between a letter and a digit, so ``random20.bin`` gives ``random``, ``20``, ``bin``;
 * a lone letter is dropped (``a``, ``s`` of ``it's``: too common to be worth a DHT key, and
   every name with one would load a single owner), a lone digit is kept (``part 2``, ``v1``);
 * each word is kept once, in the order of its first appearance, and a name is indexed under at
@@ -35,7 +36,8 @@ MAX_QUERY_WORDS = 8
 more words than that narrows nothing a person would type."""
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
-"""A run of letters (word characters that are neither digits nor ``_``) or a run of digits."""
+"""A run of letters (alphanumerics that are not decimal digits or ``_``) or a run of decimal
+digits."""
 
 
 def words_of(text: str, limit: int = MAX_WORDS_PER_NAME) -> tuple[str, ...]:
