@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 from chordshare.api.auth import WRITE_ACCESS, auth_responses
 from chordshare.api.deps import FilesDep, NodeDep
 from chordshare.api.errors import error_response, error_responses
+from chordshare.api.routes import search as search_routes
 from chordshare.api.schemas.files import (
     FILES_PATH,
     HEX_DIGEST_PATTERN,
@@ -275,3 +276,7 @@ def upload_answer(space: IdSpace, result: UploadResult) -> UploadAnswer:
         holders=[peer_view(space, h) for h in result.holders],
         failed=dict(result.failed),
     )
+
+
+# The search route (its own module) is served with the file routes, under the same read rules.
+router.include_router(search_routes.router)
