@@ -127,8 +127,31 @@ def test_ls(ring: Ring) -> None:
     assert files["alpha.bin"]["content_hash"][:16] in out
 
 
-def test_search(ring: Ring) -> None:
-    status, out, _ = cli("search", "alpha.bin", "--node", url(ring, 2), "--json")
+def test_search_by_words_and_the_network_listing(ring: Ring) -> None:
+    status, out, err = cli("search", "ALPHA", "--node", url(ring, 1), "--json")
+    assert status == 0, err
+    answer = json.loads(out)
+    assert [h["name"] for h in answer["names"]] == ["alpha.bin"]
+    [variant] = answer["names"][0]["variants"]
+    status, out, _ = cli("search", "alpha", "bin", "--node", url(ring, 3))
+    assert status == 0
+    assert variant["content_hash"] in out.replace("\n", "").replace(" ", "").replace("│", "")
+    status, out, _ = cli("search", "nosuchword", "--node", url(ring, 3), "--json")
+    assert json.loads(out)["names"] == []
+    one_line_error(*cli("search", "a", "--node", url(ring, 0)), "no word to search for")
+    status, out, _ = cli("ls", "--network", "--node", url(ring, 2), "--json", "--all")
+    assert status == 0
+    names = json.loads(out)["names"]
+    assert "alpha.bin" in names
+    assert names == sorted(names)
+    status, out, _ = cli("ls", "--network", "--node", url(ring, 2), "--json", "--offset", "1")
+    assert json.loads(out)["names"] == names[1:]
+    status, out, _ = cli("ls", "--network", "--node", url(ring, 2), "--json", "--limit", "1")
+    assert json.loads(out)["names"] == names[:1]
+
+
+def test_show(ring: Ring) -> None:
+    status, out, _ = cli("show", "alpha.bin", "--node", url(ring, 2), "--json")
     assert status == 0
     answer = json.loads(out)
     assert answer["name"] == "alpha.bin"
@@ -137,7 +160,7 @@ def test_search(ring: Ring) -> None:
     _, services, _ = ring
     assert services[0].node is not None
     assert [p["grpc_address"] for p in record["providers"]] == [services[0].node.me.grpc_address]
-    status, out, _ = cli("search", "alpha.bin", "--node", url(ring, 1))
+    status, out, _ = cli("show", "alpha.bin", "--node", url(ring, 1))
     assert status == 0
     assert "alpha.bin" in out
     assert services[0].node.me.grpc_address in out
@@ -240,8 +263,9 @@ def test_put_then_get_from_another_node(ring: Ring, tmp_path: Path) -> None:
 
 
 def test_two_files_under_one_name(ring: Ring, tmp_path: Path) -> None:
-    """Two nodes share different bytes as ``dup.txt``: search shows both records; get takes the
-    one with most providers unless --hash picks one."""
+    """Two nodes share different bytes as ``dup.txt``: show lists both records; get refuses to
+    pick one (exit 2, with the list) unless --hash picks one or the node asked holds exactly
+    one of them."""
     root = ring[2]
     (root / "s1" / "shared" / "dup.txt").write_bytes(b"first version\n")
     (root / "s2" / "shared" / "dup.txt").write_bytes(b"second version\n")
@@ -258,10 +282,23 @@ def test_two_files_under_one_name(ring: Ring, tmp_path: Path) -> None:
         return True
 
     wait_until(both, 10, "two records under dup.txt")
-    status, out, _ = cli("search", "dup.txt", "--node", url(ring, 3))
+    status, out, _ = cli("show", "dup.txt", "--node", url(ring, 3))
     assert status == 0
     assert "2 different files under this name" in out
     assert wanted[:16] in out
+    status, out, err = cli("get", "dup.txt", "--node", url(ring, 3), "-o", str(tmp_path))
+    assert status == 2
+    assert "2 different files are named 'dup.txt'" in err
+    assert wanted in err
+    assert "--hash" in err
+    assert not (tmp_path / "dup.txt").exists()
+    # node 2 shares the second version itself: asked there, get takes it and says so
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    status, out, err = cli("get", "dup.txt", "--node", url(ring, 2), "-o", str(mine))
+    assert status == 0, err
+    assert "the one this node holds" in err
+    assert (mine / "dup.txt").read_bytes() == b"second version\n"
     status, out, err = cli(
         "get", "dup.txt", "--node", url(ring, 3), "-o", str(tmp_path), "--hash", wanted[:10]
     )
@@ -270,7 +307,7 @@ def test_two_files_under_one_name(ring: Ring, tmp_path: Path) -> None:
 
 
 def test_unknown_file(ring: Ring, tmp_path: Path) -> None:
-    for command in (["search", "nope.txt"], ["get", "nope.txt", "-o", str(tmp_path)]):
+    for command in (["show", "nope.txt"], ["get", "nope.txt", "-o", str(tmp_path)]):
         one_line_error(*cli(*command, "--node", url(ring, 0)), "knows no file named 'nope.txt'")
     assert list(tmp_path.iterdir()) == []
 
@@ -283,7 +320,7 @@ def test_bad_names(ring: Ring, tmp_path: Path, name: str) -> None:
     source = tmp_path / "payload.txt"
     source.write_bytes(b"payload")
     for command in (
-        ["search", name],
+        ["show", name],
         ["get", name, "-o", str(tmp_path)],
         ["put", str(source), "--name", name],
     ):
@@ -311,7 +348,9 @@ def test_bad_options(ring: Ring, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("command", [["ls"], ["search", "x"], ["get", "x"], ["put", __file__]])
+@pytest.mark.parametrize(
+    "command", [["ls"], ["search", "x"], ["show", "x"], ["get", "x"], ["put", __file__]]
+)
 def test_unreachable_node(command: list[str]) -> None:
     one_line_error(*cli(*command, "--node", "http://127.0.0.254:9"), "unreachable")
 

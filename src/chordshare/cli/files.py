@@ -1,11 +1,12 @@
-"""File commands: ``ls``, ``search``, ``get`` and ``put``.
+"""File commands: ``ls`` (``--network``), ``search``, ``show``, ``get`` and ``put``.
 
 Like the other client commands they take ``--node URL`` (default ``$CHORDSHARE_NODE``, else
-http://127.0.0.1:8000) and ``--json``. ``ls``, ``search`` and ``put`` only talk REST to that
-node. ``get`` asks it where the file is (``GET /api/v1/network/files/{name}``) and then fetches
-the pieces straight from the providers over gRPC, several at once, each verified (see
-:mod:`chordshare.client.download`): the node asked moves no bytes. ``put`` streams the file as the
-body of ``PUT /api/v1/network/files/{name}``; the node stores it on the name's k holders.
+http://127.0.0.1:8000) and ``--json``. ``ls``, ``search`` (names by their words), ``show`` (one
+name's record) and ``put`` only talk REST to that node. ``get`` asks it where the file is
+(``GET /api/v1/network/files/{name}``) and then fetches the pieces straight from the providers
+over gRPC, several at once, each verified (see :mod:`chordshare.client.download`): the node
+asked moves no bytes. ``put`` streams the file as the body of ``PUT
+/api/v1/network/files/{name}``; the node stores it on the name's k holders.
 
 Progress bars go to stderr and only on a terminal, so ``--json`` output stays clean. Every
 failure is one line on stderr: status 1 for errors (unknown file, bad name, node unreachable,
@@ -14,6 +15,7 @@ every provider down), 130 for Ctrl-C (a download keeps its verified pieces for t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,9 @@ import typer
 from rich.console import Console
 
 from chordshare.api.schemas.files import FileRecordView, NetworkFile, UploadAnswer
+from chordshare.api.schemas.search import MAX_SEARCH_PAGE
 from chordshare.cli import files_render as render
+from chordshare.cli import search_render
 from chordshare.cli.client import (
     DEFAULT_NODE,
     TIMEOUT,
@@ -43,6 +47,11 @@ from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, InvalidName, NotFound
 from chordshare.model.limits import MIN_UPLOAD_RATE
 from chordshare.model.names import DisplayName, validate_name
+from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
+
+AMBIGUOUS_STATUS = 2
+"""``get`` of a name several contents share, without ``--hash``: a usage error, like a bad
+option (Typer's status 2)."""
 
 INTERRUPTED_STATUS = 130
 """128 + SIGINT, the shell's status for a command stopped by Ctrl-C."""
@@ -50,6 +59,12 @@ INTERRUPTED_STATUS = 130
 app = typer.Typer()
 
 NameArgument = Annotated[str, typer.Argument(help="The file's name in the network.")]
+DEFAULT_PAGE = 50
+LimitOption = Annotated[
+    int, typer.Option("--limit", min=1, max=MAX_SEARCH_PAGE, help="Most names.")
+]
+OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Names to skip.")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every name, page after page.")]
 
 
 def _check_name(name: str, what: str = "name") -> DisplayName:
@@ -60,26 +75,93 @@ def _check_name(name: str, what: str = "name") -> DisplayName:
 
 
 @app.command("ls")
-def ls(node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False) -> None:
-    """The files the node shares or holds: name, size, content hash, URI."""
+def ls(
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+    network: Annotated[
+        bool, typer.Option("--network", help="List the names known to the whole network.")
+    ] = False,
+    limit: LimitOption = DEFAULT_PAGE,
+    offset: OffsetOption = 0,
+    every: AllOption = False,
+) -> None:
+    """The files the node shares or holds: name, size, content hash, URI. With --network, the
+    names known anywhere in the network, sorted (a page: --limit, --offset, or --all)."""
+    if not network:
+        with connected(node) as api:
+            show(api.files(), as_json, render.held_table)
+        return
     with connected(node) as api:
-        show(api.files(), as_json, render.held_table)
+        names = network_names(api, offset, None if every else limit)
+    if as_json:
+        typer.echo(json.dumps({"offset": offset, "names": names}, indent=2))
+        return
+    Console().print(search_render.names_table(names, offset))
+
+
+def network_names(api: NodeApi, offset: int, limit: int | None) -> list[str]:
+    """Names ``offset`` to ``offset + limit`` (to the end with ``None``) of the network's sorted
+    names, read in pages by the listing's ``after`` cursor."""
+    out: list[str] = []
+    after = ""
+    skip = offset
+    while limit is None or len(out) < limit:
+        page = api.network_files(after, MAX_NAMES_PER_CALL)
+        names = page.names[skip:]
+        skip = max(0, skip - len(page.names))
+        out += names if limit is None else names[: limit - len(out)]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    return out
 
 
 @app.command("search")
 def search(
+    words: Annotated[list[str], typer.Argument(help="Words the names must all contain.")],
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+    limit: LimitOption = DEFAULT_PAGE,
+    offset: OffsetOption = 0,
+    every: AllOption = False,
+) -> None:
+    """Find the names that contain every one of WORDS (case does not matter; `random20.bin`
+    has the words random, 20 and bin), each with its contents: hash, size, providers."""
+    query = " ".join(words)
+    with connected(node) as api:
+        first = api.search(query, offset, MAX_SEARCH_PAGE if every else limit)
+        hits = list(first.names)
+        while every and first.next_offset is not None:
+            first = api.search(query, first.next_offset, MAX_SEARCH_PAGE)
+            hits += first.names
+    if as_json:
+        answer = first.model_copy(
+            update={
+                "names": hits,
+                "offset": offset,
+                "next_offset": None if every else first.next_offset,
+            }
+        )
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    Console().print(search_render.search_table(query, hits, first.total, offset))
+
+
+@app.command("show")
+def show_record(
     name: NameArgument, node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False
 ) -> None:
-    """Find NAME in the network: its record, providers and their URIs."""
+    """The record of NAME: each content published under it, its providers and their URIs."""
     name = _check_name(name)
     with connected(node) as api:
         show(api.network_file(name), as_json, render.record_table)
 
 
 def pick(answer: NetworkFile, content_hash: str | None) -> FileRecordView:
-    """The record to fetch: the one with most live providers, or the one whose content hash
-    starts with ``content_hash``."""
+    """The record whose content hash starts with ``content_hash``, or the only record."""
     if content_hash is None:
+        if len(answer.records) > 1:
+            raise Ambiguous(answer.name, answer.records)
         return answer.records[0]
     wanted = content_hash.lower()
     found = [r for r in answer.records if r.content_hash.startswith(wanted)]
@@ -87,6 +169,38 @@ def pick(answer: NetworkFile, content_hash: str | None) -> FileRecordView:
         which = "no" if not found else "more than one"
         raise NotFound(f"{answer.name}: {which} record has a content hash starting {wanted!r}")
     return found[0]
+
+
+class Ambiguous(ChordshareError):
+    """Several contents share the name and nothing says which one to take."""
+
+    def __init__(self, name: str, records: list[FileRecordView]) -> None:
+        lines = "\n".join(
+            f"  {r.content_hash}  {render.size_text(r.size)}  {len(r.providers)} providers"
+            for r in records
+        )
+        super().__init__(
+            f"{len(records)} different files are named {name!r}:\n{lines}\n"
+            "choose one with --hash HASH (a prefix will do)"
+        )
+
+
+def choose(answer: NetworkFile, content_hash: str | None, held: set[str]) -> FileRecordView:
+    """:func:`pick`, except that of several contents the one the node asked holds itself
+    (``held``: the content hashes of its copies of the name) is taken when it holds exactly
+    one of them, and stderr says so."""
+    try:
+        return pick(answer, content_hash)
+    except Ambiguous:
+        mine = [r for r in answer.records if r.content_hash in held]
+        if len(mine) != 1:
+            raise
+        Console(stderr=True).print(
+            f"{len(answer.records)} different files are named {answer.name!r}; taking "
+            f"{mine[0].content_hash}, the one this node holds (choose another with --hash)",
+            soft_wrap=True,
+        )
+        return mine[0]
 
 
 @app.command("get")
@@ -127,11 +241,17 @@ def get(
         rate = parse_size(limit_rate) if limit_rate is not None else None
         with connected(node) as api:
             answer = api.network_file(name)
-        view = pick(answer, content_hash)
+            several = content_hash is None and len(answer.records) > 1
+            held = (
+                {f.content_hash for f in api.files().files if f.name == name} if several else set()
+            )
+        view = choose(answer, content_hash, held)
         dest = destination(output, name)
         report = fetch_with_bar(view, dest, Console(stderr=True), force=force, rate=rate, seen=seen)
     except KeyboardInterrupt:
         fail(_interrupted(dest, seen), INTERRUPTED_STATUS)
+    except Ambiguous as exc:
+        fail(str(exc), AMBIGUOUS_STATUS)
     except ChordshareError as exc:
         fail(str(exc), RUNTIME_ERROR_STATUS)
     if as_json:
@@ -184,7 +304,7 @@ def put(
         fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
     except KeyboardInterrupt:
         fail(
-            f"interrupted: the upload may not have finished; `chordshare search {name}` tells",
+            f"interrupted: the upload may not have finished; `chordshare show {name}` tells",
             INTERRUPTED_STATUS,
         )
     if as_json:

@@ -33,6 +33,7 @@ from chordshare.api.schemas.files import (
     content_path,
     network_file_path,
 )
+from chordshare.api.schemas.search import SEARCH_PATH, SearchAnswer
 from chordshare.client.errors import decode, error_from_response, translate_transport_errors
 from chordshare.model.names import validate_name
 from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES
@@ -112,6 +113,10 @@ class FilesMethods:
         ``next_after``)."""
         return self._get(NETWORK_FILES_PATH, NetworkFileNames, _page(after, limit))
 
+    def search(self, query: str, offset: int = 0, limit: int | None = None) -> SearchAnswer:
+        """``GET /api/v1/network/search``: one page of the names with every word of ``query``."""
+        return self._get(SEARCH_PATH, SearchAnswer, _search_page(query, offset, limit))
+
     def put(
         self,
         name: str,
@@ -184,6 +189,9 @@ class AsyncFilesMethods:
     async def network_files(self, after: str = "", limit: int | None = None) -> NetworkFileNames:
         return await self._get(NETWORK_FILES_PATH, NetworkFileNames, _page(after, limit))
 
+    async def search(self, query: str, offset: int = 0, limit: int | None = None) -> SearchAnswer:
+        return await self._get(SEARCH_PATH, SearchAnswer, _search_page(query, offset, limit))
+
     async def put(
         self,
         name: str,
@@ -232,6 +240,13 @@ class AsyncFilesMethods:
 
 def _page(after: str, limit: int | None) -> dict[str, str | int]:
     params: dict[str, str | int] = {"after": after} if after else {}
+    if limit is not None:
+        params["limit"] = limit
+    return params
+
+
+def _search_page(query: str, offset: int, limit: int | None) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"q": query, "offset": offset}
     if limit is not None:
         params["limit"] = limit
     return params

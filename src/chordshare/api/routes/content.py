@@ -44,10 +44,11 @@ router = APIRouter(prefix="/api/v1", tags=["files"])
     "downloads the file into its store (every piece verified, from several providers at once; "
     "this node becomes a provider too) and streams the bytes as the pieces are verified. "
     "Supports `Range` (206; 416 for a range the file cannot satisfy). 404: unknown name; 503: "
-    "no provider could serve it. A download failing after the first byte cuts the response "
-    "(fewer bytes than `Content-Length`).",
+    "no provider could serve it; 409: several files share the name (listed) and this node holds "
+    "none or several of them: choose with `content_hash`. A download failing after the first "
+    "byte cuts the response (fewer bytes than `Content-Length`).",
     response_class=Response,
-    responses={**BYTES_RESPONSES, **error_responses(400, 404, 416, 422, 503, 504, 507)},
+    responses={**BYTES_RESPONSES, **error_responses(400, 404, 409, 416, 422, 503, 504, 507)},
 )
 async def get_network_content(
     request: Request, files: FilesDep, name: NamePath, content_hash: HashQuery = None
@@ -57,7 +58,13 @@ async def get_network_content(
     held = files.held_file(name, wanted) if wanted is not None else None
     if held is not None:
         return await serve(request, held)
-    record = _pick(name, await files.find(name), wanted)
+    records = await files.find(name)
+    record = _pick(name, records, wanted)
+    if record is None:
+        mine = [r for r in records if files.held_file(name, r.manifest.content_hash)]
+        if len(mine) != 1:
+            return _ambiguous(name, records)
+        record = mine[0]  # this node's own copy: served without a download
     source: HeldFile | Fetching | None = files.held_file(name, record.manifest.content_hash)
     if source is None:
         size = record.manifest.size
@@ -77,10 +84,28 @@ async def get_network_content(
     return await stream(request, source)
 
 
-def _pick(name: str, records: list[FileRecord], wanted: bytes | None) -> FileRecord:
+def _pick(name: str, records: list[FileRecord], wanted: bytes | None) -> FileRecord | None:
+    """The variant to serve: the one with content hash ``wanted``; else the only one; else the
+    only one this node holds itself; else ``None`` (the caller must choose: never a silent
+    pick between two contents)."""
     if wanted is not None:
         records = [r for r in records if r.manifest.content_hash == wanted]
     if not records:
         which = "" if wanted is None else f" with content hash {wanted.hex()}"
         raise NotFound(f"the network knows no file named {name!r}{which}")
-    return records[0]
+    if len(records) == 1:
+        return records[0]
+    return None
+
+
+def _ambiguous(name: str, records: list[FileRecord]) -> Response:
+    listed = "; ".join(
+        f"{r.manifest.content_hash.hex()} ({r.manifest.size} bytes, {len(r.providers)} providers)"
+        for r in records
+    )
+    return error_response(
+        409,
+        f"{len(records)} different files are named {name!r}: {listed}. Choose one with "
+        "?content_hash=HASH",
+        "AmbiguousName",
+    )
