@@ -46,12 +46,12 @@ def test_files_done_when(process_cluster: LocalCluster) -> None:
     digest = drop_file(cluster, one, "big.bin", BIG, seed=100)
     wait_found(cluster, five, "big.bin", 60.0)
     # ...is found from node 5 with `chordshare search`...
-    found = chordshare(cluster, "search", "big.bin", "--node", five.url, "--json").json()
+    found = chordshare(cluster, "show", "big.bin", "--node", five.url, "--json").json()
     assert len(found["records"]) == 1
     found = found["records"][0]
     assert found["size"] == BIG
     assert [p["grpc_address"] for p in found["providers"]] == [f"{one.host}:{one.grpc_port}"]
-    table = chordshare(cluster, "search", "big.bin", "--node", five.url)
+    table = chordshare(cluster, "show", "big.bin", "--node", five.url)
     assert table.status == 0
     assert "big.bin" in table.out
     assert f"{one.host}:{one.grpc_port}" in table.out

@@ -99,7 +99,7 @@ def show_files(
         f"File sharing: {name} ({render.size_text(FILE_BYTES)}) is in {sharer.name}'s shared "
         "directory"
     )
-    console.print(f"$ chordshare search {name} --node {searcher.url}   # asked {searcher.name}")
+    console.print(f"$ chordshare show {name} --node {searcher.url}   # asked {searcher.name}")
     console.print(render.record_table(find(searcher, name)))
 
     console.rule(f"Upload: the same file, put through {uploader.name}, goes to its name's holders")
