@@ -14,9 +14,11 @@ from collections.abc import Callable, Collection
 
 from chordshare.clock import Clock
 from chordshare.errors import InvalidInput, LookupFailed, PeerError
+from chordshare.node.events import EventHub
 from chordshare.node.ring import membership
 from chordshare.node.ring.checks import PeerChecks
 from chordshare.node.ring.lookup import IterativeLookup, LookupResult, hop_limit
+from chordshare.node.ring.observe import RingObserver, observed
 from chordshare.node.ring.settings import RingSettings
 from chordshare.node.ring.stats import NodeStats
 from chordshare.ring import (
@@ -50,15 +52,19 @@ class ChordNode:
         settings: RingSettings | None = None,
         *,
         identity: IdentityRule | None = None,
+        events: EventHub | None = None,
     ) -> None:
         """``identity`` is the rule a claimed id must satisfy (default: the id is SHA-1 of the
-        advertised address, as ``IdSpace.node_id`` makes it)."""
+        advertised address, as ``IdSpace.node_id`` makes it). ``events``: where this node's
+        events go (default: a hub of its own); other parts of the node publish there too."""
         self.space = space
         self.me = me
         self.client = client
         self.clock = clock
         self.settings = settings or RingSettings()
         self.table = RoutingTable(space, me, self.settings.successor_list_size)
+        self.events = events if events is not None else EventHub()
+        self.observer = RingObserver(space, self.table, self.events)
         self.stats = NodeStats()
         self.checks = PeerChecks(me, client, clock, identity or HashedAddress(space))
         self._next_finger = 0
@@ -78,6 +84,7 @@ class ChordNode:
     async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
         return self._step(self._valid_id(key), exclude)
 
+    @observed
     async def rectify(self, candidate: PeerRef) -> None:
         """Zave's ``rectify``: adopt ``candidate`` as predecessor if it is closer than the current
         one, or if the current one is gone.
@@ -104,6 +111,7 @@ class ChordNode:
         if not await self._alive(current) and await self.checks.confirmed(candidate):
             self._set_predecessor(candidate)
 
+    @observed
     async def leave_notice(
         self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
     ) -> None:
@@ -122,6 +130,7 @@ class ChordNode:
             self.table.predecessor is not None and self.table.predecessor.id == leaving.id
         )
         self.table.forget(leaving.id)
+        self.observer.dead(leaving, "left")
         if was_successor:
             rest = await self.checks.keep(p for p in successors if p.id != leaving.id)
             if rest:
@@ -191,6 +200,7 @@ class ChordNode:
 
     # -- joining and leaving ----------------------------------------------------------------
 
+    @observed
     async def join(self, seed: PeerRef) -> None:
         """Join the ring through ``seed`` (see :func:`membership.join`)."""
         await membership.join(self, seed)
@@ -201,6 +211,7 @@ class ChordNode:
 
     # -- maintenance (run periodically by the service, or stepped by tests) ---------------------
 
+    @observed
     async def stabilize(self) -> None:
         """Verify our successor, adopt its predecessor if that lies between us, copy its list,
         and rectify it. Dead successors are dropped and the next one is tried."""
@@ -221,6 +232,7 @@ class ChordNode:
             if not self.checks.saw(succ, info):
                 # something else answers at that address now: it is not our successor
                 self.table.forget(succ.id)
+                self.observer.dead(succ, "replaced")
                 continue
             candidate = info.predecessor
             if candidate is not None and self.table.stabilize_candidate(candidate):
@@ -238,6 +250,7 @@ class ChordNode:
             return
         await self.rectify_successor()
 
+    @observed
     async def fix_fingers(self) -> None:
         """Refresh up to ``fingers_per_round`` fingers, skipping fingers that share a successor."""
         succ = self.table.successor
@@ -265,12 +278,15 @@ class ChordNode:
                 return  # a finger is adopted only from a peer that answers for itself
             self._next_finger = self.table.fingers.fill_from(i, found.owner) % self.space.bits
 
+    @observed
     async def check_predecessor(self) -> None:
         pred = self.table.predecessor
         if pred is not None and not await self._alive(pred):
             log.info("predecessor %s is gone", self.name(pred))
             self._set_predecessor(None)
+            self.observer.dead(pred, "failed")
 
+    @observed
     async def merge_through(self, seed: PeerRef) -> bool:
         """Heal a split ring through ``seed`` (see :func:`membership.merge_through`)."""
         return await membership.merge_through(self, seed)
@@ -329,6 +345,7 @@ class ChordNode:
             return False
         self.stats.peers_failed += 1
         self.table.forget(peer.id)
+        self.observer.dead(peer, "failed")
         return True
 
     def _finger_failed(self, peer: PeerRef) -> None:

@@ -67,6 +67,7 @@ async def join(node: ChordNode, seed: PeerRef) -> None:
 async def leave(node: ChordNode) -> None:
     """Graceful leave: hand both neighbours what they need to close the gap at once."""
     node.left = True
+    node.events.publish("node.leaving")
     pred, succ = node.table.predecessor, node.table.successor
     peers = node.table.successors.peers()
     for target in (pred, succ):
