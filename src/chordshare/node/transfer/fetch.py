@@ -18,6 +18,7 @@ reading the same file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -29,6 +30,7 @@ from chordshare.errors import NotFound, PeerUnavailable, StorageError, TransferE
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.node.transfer.download import Download, DownloadSettings
+from chordshare.node.transfer.tracker import Transfer, TransferTracker
 from chordshare.storage.files.blobs import BlobStore, PartialFile
 from chordshare.transport.ports.transfer import TransferClient
 
@@ -207,6 +209,8 @@ class Fetcher:
         self.settings = settings
         self._fetched = fetched
         self._running: dict[bytes, Fetching] = {}
+        self.tracker: TransferTracker | None = None
+        """Where downloads are registered (set by the composition root; ``None``: not)."""
 
     def start(self, record: FileRecord) -> Fetching:
         """The download of ``record``'s content running now, started if none is."""
@@ -254,18 +258,42 @@ class Fetcher:
         if stored is not None and stored.manifest == manifest:
             return HeldFile("store", manifest, stored.path)
         target = self.blobs.partial(manifest)  # LimitExceeded: larger than the cache quota
+        progress = fetching._progress(target)
         try:
-            job = Download(
-                self.client,
-                replace(record, providers=others),
-                target,
-                settings=self.settings,
-                progress=fetching._progress(target),
-                clock=self.clock,
-            )
-            report = await job.run()
+            with contextlib.ExitStack() as tracking:
+                if self.tracker is not None:
+                    transfer = tracking.enter_context(
+                        self.tracker.track(
+                            "download",
+                            name=record.name,
+                            content_hash=manifest.content_hash,
+                            bytes_total=manifest.size,
+                        )
+                    )
+                    progress = _tracked(progress, transfer)
+                job = Download(
+                    self.client,
+                    replace(record, providers=others),
+                    target,
+                    settings=self.settings,
+                    progress=progress,
+                    clock=self.clock,
+                )
+                report = await job.run()
         except TransferError as exc:  # every provider failed (our own disk: StorageError)
             raise PeerUnavailable(f"no provider could serve {record.name}: {exc}") from exc
         log.info("downloaded %s: pieces per provider %s", record.name, report.pieces_from)
         self._fetched(manifest)
         return HeldFile("store", manifest, report.path)
+
+
+def _tracked(
+    progress: Callable[[int, int], None], transfer: Transfer
+) -> Callable[[int, int], None]:
+    """``progress``, also setting the bytes the tracked ``transfer`` has done."""
+
+    def progressed(done: int, total: int) -> None:
+        transfer.bytes_done = done
+        progress(done, total)
+
+    return progressed

@@ -41,6 +41,8 @@ from chordshare.errors import ChordshareError, PeerError, TransferError
 from chordshare.model.limits import DEFAULT_PROVIDER_TTL
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.node.records.node import RecordNode
+from chordshare.node.ring.observe import peer_data
+from chordshare.node.transfer.tracker import TransferTracker
 from chordshare.node.transfer.upload import Uploader, UriOf
 from chordshare.ring import PeerRef
 
@@ -107,6 +109,8 @@ class ByteRepair:
         self.provider_ttl = provider_ttl
         self.wall_clock = wall_clock
         self.rounds = 0
+        self.tracker: TransferTracker | None = None
+        """Where repair copies are registered (set by the composition root; ``None``: not)."""
 
     @property
     def me(self) -> PeerRef:
@@ -169,6 +173,8 @@ class ByteRepair:
         added = await self._fill(record, candidates, holding, wanted, alive, report)
         report.dead_holders += len(dead)
         report.short += len(holding) < wanted
+        for gone in dead:
+            self._event(record, "holder_gone", PeerRef(gone.node_id, gone.grpc_address))
         if dead or added:
             stones = [p.tombstone(now, self.provider_ttl) for p in dead]
             await self.records.publish(replace(record, providers=(*stones, *added)))
@@ -200,10 +206,12 @@ class ByteRepair:
             if target.id in holding:
                 continue
             try:
-                await self._copy_to(target, record, alive)
+                await self._tracked_copy(target, record, alive)
             except ChordshareError as exc:
                 report.failures.append(f"{record.name} -> {target.grpc_address}: {exc}")
+                self._event(record, "copy_failed", target)
                 continue
+            self._event(record, "copied", target)
             holding.add(target.id)
             added.append(self._entry(target, record.name, now))
             report.copies += 1
@@ -245,6 +253,34 @@ class ByteRepair:
         report.short += len(holding) < wanted
         if added:
             await self.records.publish(replace(record, providers=tuple(added)))
+
+    def _event(self, record: FileRecord, action: str, peer: PeerRef) -> None:
+        """A ``repair`` event: ``action`` (holder_gone, copied, copy_failed) about ``peer``."""
+        node = self.records.node
+        node.events.publish(
+            "repair",
+            {
+                "content_hash": record.manifest.content_hash.hex(),
+                "name": record.name,
+                "action": action,
+                "peer": peer_data(node.space, peer),
+            },
+        )
+
+    async def _tracked_copy(self, target: PeerRef, record: FileRecord, alive: set[int]) -> None:
+        if self.tracker is None:
+            await self._copy_to(target, record, alive)
+            return
+        manifest = record.manifest
+        with self.tracker.track(
+            "repair",
+            name=record.name,
+            content_hash=manifest.content_hash,
+            bytes_total=manifest.size,
+            peer=target.grpc_address,
+        ) as transfer:
+            await self._copy_to(target, record, alive)
+            transfer.bytes_done = manifest.size  # verified and stored at the target
 
     async def _copy_to(self, target: PeerRef, record: FileRecord, alive: set[int]) -> None:
         """Give ``target`` a pinned copy, verified there piece by piece. From this node's own

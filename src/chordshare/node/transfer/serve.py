@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from chordshare.errors import InvalidInput, LimitExceeded, NotFound
 from chordshare.model.manifest import DIGEST_SIZE, FileManifest
 from chordshare.model.names import validate_name
+from chordshare.node.transfer.tracker import Transfer, TransferTracker, counted
 from chordshare.ring import PeerRef
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import SharedIndex
@@ -63,6 +64,9 @@ class FileTransferService:
         self.gate = StreamGate(self.limits.max_streams_per_peer)
         self.stats = TransferStats()
         self._on_stored = on_stored
+        self.tracker: TransferTracker | None = None
+        """Where the streams served and the uploads received are registered (set by the
+        composition root; ``None``: not tracked)."""
 
     def _reader(self, content_hash: bytes) -> PieceReader:
         if len(content_hash) != DIGEST_SIZE:
@@ -84,13 +88,33 @@ class FileTransferService:
                     f"pieces {first_piece}+{piece_count} out of range (file has {manifest.pieces})"
                 )
             step = self.limits.chunk_size
-            for piece in range(first_piece, first_piece + piece_count):
-                length = manifest.piece_length(piece)
-                for offset in range(0, length, step):
-                    data = reader.view(piece, offset, min(step, length - offset))
-                    self.stats.bytes_served += len(data)
-                    yield Chunk(piece, offset, data)
-                self.stats.pieces_served += 1
+            transfer = None
+            if self.tracker is not None:
+                start = first_piece * manifest.piece_size
+                end = min(manifest.size, (first_piece + piece_count) * manifest.piece_size)
+                transfer = self.tracker.begin(
+                    "serve",
+                    name=manifest.name,
+                    content_hash=content_hash,
+                    bytes_total=end - start,
+                    peer=peer,
+                )
+            try:
+                for piece in range(first_piece, first_piece + piece_count):
+                    length = manifest.piece_length(piece)
+                    for offset in range(0, length, step):
+                        data = reader.view(piece, offset, min(step, length - offset))
+                        self.stats.bytes_served += len(data)
+                        if transfer is not None:
+                            transfer.bytes_done += len(data)
+                        yield Chunk(piece, offset, data)
+                    self.stats.pieces_served += 1
+            except BaseException as exc:
+                if transfer is not None:
+                    self._end(transfer, exc)
+                raise
+            if transfer is not None:
+                self._end(transfer)
 
     async def upload(
         self, manifest: FileManifest, chunks: AsyncIterator[Chunk], *, peer: str
@@ -103,7 +127,17 @@ class FileTransferService:
                     f"{self.limits.max_file_bytes}"
                 )
             with self.gate.stream(peer):
-                await self._receive(manifest, chunks)
+                if self.tracker is None:
+                    await self._receive(manifest, chunks)
+                else:
+                    with self.tracker.track(
+                        "upload",
+                        name=manifest.name,
+                        content_hash=manifest.content_hash,
+                        bytes_total=manifest.size,
+                        peer=peer,
+                    ) as transfer:
+                        await self._receive(manifest, counted(chunks, transfer))
         except BaseException:
             self.stats.uploads_refused += 1
             raise
@@ -111,6 +145,16 @@ class FileTransferService:
         if self._on_stored is not None:
             self._on_stored(manifest)
         return self.me
+
+    def _end(self, transfer: Transfer, error: BaseException | str | None = None) -> None:
+        """End a served stream: a reader that stops early (``GeneratorExit``) is no failure
+        when it had every byte, and otherwise a stream cut short."""
+        assert self.tracker is not None
+        if isinstance(error, GeneratorExit) and transfer.bytes_done == transfer.bytes_total:
+            error = None
+        elif isinstance(error, GeneratorExit):
+            error = "the reader closed the stream early"
+        self.tracker.end(transfer, error)
 
     async def _receive(self, manifest: FileManifest, chunks: AsyncIterator[Chunk]) -> None:
         partial = self.blobs.incoming(manifest, kind="pinned")
