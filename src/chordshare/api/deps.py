@@ -12,8 +12,9 @@ here because the API may not import the composition root that implements it
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -22,7 +23,9 @@ from prometheus_client import CollectorRegistry
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
 from chordshare.node.ring.chord import ChordNode
+from chordshare.node.status import HoldingsSource
 from chordshare.node.transfer.fetch import Fetching
+from chordshare.node.transfer.tracker import TransferTracker
 from chordshare.node.transfer.upload import UploadResult
 
 LeaveHandler = Callable[[], Awaitable[None]]
@@ -77,6 +80,11 @@ class ApiContext:
     """Whether the node has joined (or started) the ring and serves it; ``None``: always."""
     stopping: Callable[[], bool] | None = None
     """Whether a stop was requested (the leave may not have begun yet); ``None``: never."""
+    transfers: TransferTracker | None = None
+    """The node's transfers (``GET /api/v1/transfers``); ``None``: none are tracked."""
+    holdings: HoldingsSource | None = None
+    """What the node holds, for ``GET /api/v1/status``; ``None``: nothing (ring only)."""
+    started: float = field(default_factory=time.monotonic)
 
 
 async def get_context(request: Request) -> ApiContext:
