@@ -20,6 +20,7 @@ from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_conte
 from chordshare.api.errors import install_error_handlers
 from chordshare.api.metrics import NodeCollector
 from chordshare.api.routes import content as content_routes
+from chordshare.api.routes import events as events_routes
 from chordshare.api.routes import files as files_routes
 from chordshare.api.routes import ops as ops_routes
 from chordshare.api.routes import ring as ring_routes
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(ring_routes.router, **_reads(app))
     app.include_router(ops_routes.router)
     app.include_router(metrics.router, **_reads(app))
+    app.include_router(events_routes.router, **_reads(app))
     return app
 
 
