@@ -50,6 +50,7 @@ from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
 from chordshare.service.logs import NodeLogFilter
+from chordshare.service.observe import observe
 from chordshare.service.rest import RestServer, http_scheme
 from chordshare.service.sockets import bind_socket, listen_on, reserve_port
 from chordshare.transport.grpc import GrpcPeerClient, GrpcServer, ServerMetrics
@@ -231,9 +232,11 @@ class NodeService:
         )
         app_context(app).ready = self.ready.is_set
         app_context(app).stopping = self._stop.is_set
+        cleanup.push_async_callback(observe(files, app_context(app), self.clock).close)
         rest = RestServer(app, http_sock, grace=cfg.shutdown_grace, settings=cfg)
         await rest.start()
         cleanup.push_async_callback(rest.stop)
+        cleanup.callback(node.events.close)  # first: open event streams end, then REST stops
         log.info("REST listening on %s:%d", cfg.listen_host, rest.port)
         if not await self._join(node) or self._stop.is_set():
             return 0
