@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Annotated, Any, NoReturn, get_origin
 
 import typer
 
+from chordshare.cli import grpc_logs
 from chordshare.errors import ChordshareError, ConfigError
 from chordshare.service.config import NodeConfig
+from chordshare.service.dirs import check_shared_dir
 from chordshare.service.loading import load_config
 from chordshare.service.logs import configure_logging
 
@@ -38,10 +41,22 @@ PANELS = {
 """The first field of each help section (fields follow the model's declaration order)."""
 
 
-def run_node(config_file: Path | None, flags: dict[str, Any], http_fd: int | None = None) -> None:
-    """Load the config, run the node until it stops, exit with its status."""
-    # Imported here: gRPC, FastAPI and uvicorn take most of a second to import, which the
-    # client commands (ring, lookup, ...) should not pay for.
+def run_node(
+    config_file: Path | None,
+    flags: dict[str, Any],
+    http_fd: int | None = None,
+    *,
+    verbose: bool = False,
+) -> None:
+    """Load the config, run the node until it stops, exit with its status. ``verbose`` lets
+    gRPC's own log lines through (see :mod:`chordshare.cli.grpc_logs`)."""
+    if verbose:
+        grpc_logs.verbose()
+    else:
+        grpc_logs.quiet_by_default()
+    # Imported here, after the gRPC log level is set: gRPC reads it when first imported. And
+    # gRPC, FastAPI and uvicorn take most of a second to import, which the client commands
+    # (ring, lookup, ...) should not pay for.
     from chordshare.service.node_service import serve
 
     try:
@@ -54,7 +69,13 @@ def run_node(config_file: Path | None, flags: dict[str, Any], http_fd: int | Non
             http_socket = socket.socket(fileno=http_fd)
         except OSError as exc:
             fail(f"--http-fd {http_fd}: not a socket ({exc.strerror})", CONFIG_ERROR_STATUS)
+    try:
+        created = check_shared_dir(config.shared_dir, create=config.create_shared_dir)
+    except ConfigError as exc:
+        fail(str(exc), CONFIG_ERROR_STATUS)
     stamp = configure_logging(config.log_level)
+    if created:
+        logging.getLogger(__name__).info("created shared_dir %s", config.shared_dir)
     try:
         status = asyncio.run(serve(config, log_filter=stamp, http_socket=http_socket))
     except ConfigError as exc:
@@ -89,17 +110,22 @@ def _field_options() -> list[inspect.Parameter]:
     for name, info in NodeConfig.model_fields.items():
         panel = PANELS.get(name, panel)
         is_list = get_origin(info.annotation) is list
+        is_flag = info.annotation is bool
         default = info.get_default(call_default_factory=True)
         shown = ", ".join(default) if is_list else default
+        if is_flag:
+            shown = "yes" if default else "no"
         help_text = f"{info.description or ''} [default: {shown if shown != '' else 'derived'}]"
+        flag = f"--{name.replace('_', '-')}"
+        # A yes/no setting is a pair of flags (--x/--no-x), not an option taking a value.
         option = typer.Option(
-            f"--{name.replace('_', '-')}",
+            f"{flag}/--no-{flag[2:]}" if is_flag else flag,
             help=help_text,
-            metavar="URL" if is_list else _metavar(info.annotation),
+            metavar=None if is_flag else "URL" if is_list else _metavar(info.annotation),
             rich_help_panel=panel,
             show_default=False,
         )
-        kind = list[str] | None if is_list else str | None
+        kind: Any = bool | None if is_flag else list[str] | None if is_list else str | None
         params.append(
             inspect.Parameter(
                 name,
@@ -111,8 +137,10 @@ def _field_options() -> list[inspect.Parameter]:
     return params
 
 
-def _node_command(config: Path | None = None, http_fd: int | None = None, **flags: Any) -> None:
-    run_node(config, flags, http_fd)
+def _node_command(
+    config: Path | None = None, http_fd: int | None = None, verbose: bool = False, **flags: Any
+) -> None:
+    run_node(config, flags, http_fd, verbose=verbose)
 
 
 _CONFIG_OPTION = typer.Option(
@@ -133,6 +161,12 @@ _HTTP_FD_OPTION = typer.Option(
     rich_help_panel="Network",
     show_default=False,
 )
+_VERBOSE_OPTION = typer.Option(
+    "--verbose",
+    "-v",
+    help="Also print gRPC's own log lines (its connection events and errors), which are off "
+    "by default; the GRPC_VERBOSITY environment variable sets their level too.",
+)
 _node_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter(
@@ -146,6 +180,12 @@ _node_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[int | None, _HTTP_FD_OPTION],
+        ),
+        inspect.Parameter(
+            "verbose",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, _VERBOSE_OPTION],
         ),
         *_field_options(),
     ]

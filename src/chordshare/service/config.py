@@ -104,7 +104,12 @@ class NodeConfig(BaseSettings, RestSettings, PeerTlsSettings):
     # -- directories ---------------------------------------------------------------------------
 
     shared_dir: Path = Path("shared")
-    """Directory whose files this node shares."""
+    """Directory whose files this node shares. It must exist (a mistyped path would share
+    nothing), unless create_shared_dir is set."""
+
+    create_shared_dir: bool = False
+    """Create shared_dir (and its parents) when it does not exist, instead of refusing to
+    start."""
 
     data_dir: Path = Path("data")
     """Directory for the node's own state (records, stored files, partial downloads). One node

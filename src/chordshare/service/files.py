@@ -27,14 +27,12 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from chordshare.api.schemas.files import file_uri
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import (
     ChordshareError,
-    ConfigError,
 )
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileManifest, FileRecord
@@ -49,6 +47,7 @@ from chordshare.node.transfer.serve import FileTransferService
 from chordshare.node.transfer.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig, quota_bytes
 from chordshare.service.copies import NodeCopies, hand_off_pinned
+from chordshare.service.dirs import clear_spool, make_dirs
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
 from chordshare.storage.files.stale import remove_abandoned, transfer_key
@@ -163,7 +162,9 @@ class NodeFiles:
         """Create ``shared_dir`` and ``data_dir`` if missing, open the record store and the
         blob store. Raises ConfigError for a directory that cannot be created, StorageError for
         a damaged store."""
-        await asyncio.to_thread(_make_dirs, config.shared_dir, config.data_dir)
+        await asyncio.to_thread(
+            functools.partial(make_dirs, shared_dir=config.shared_dir, data_dir=config.data_dir)
+        )
         store = await RecordStore.open(config.data_dir, node.space, wall_clock=wall_clock)
         try:
             blobs = await asyncio.to_thread(
@@ -176,7 +177,7 @@ class NodeFiles:
                     wall_clock=wall_clock,
                 )
             )
-            await asyncio.to_thread(_clear_spool, config.data_dir / SPOOL_DIR)
+            await asyncio.to_thread(clear_spool, config.data_dir / SPOOL_DIR)
         except BaseException:
             await store.close()
             raise
@@ -383,18 +384,3 @@ class NodeFiles:
         now (started if none is): its readers read verified pieces as they arrive."""
         held = self.held_file(record.name, record.manifest.content_hash)
         return held if held is not None else self.fetcher.start(record)
-
-
-def _make_dirs(*dirs: Path) -> None:
-    for directory in dirs:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}") from exc
-
-
-def _clear_spool(spool: Path) -> None:
-    """Uploads a crash interrupted: never resumed (the client got no answer and retries)."""
-    if spool.is_dir():
-        for leftover in spool.glob("*.upload"):
-            leftover.unlink(missing_ok=True)
