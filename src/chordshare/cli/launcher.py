@@ -126,6 +126,7 @@ class LocalCluster:
             "http_port": http_socket.getsockname()[1] if http_socket else 0,
             "seeds": [s.url if isinstance(s, NodeProcess) else s for s in seeds],
             "shared_dir": f"{name}/shared",
+            "create_shared_dir": True,  # a fresh work directory: nothing to mistype
             "data_dir": f"{name}/data",
             "api_token": self.api_token,
             **(self._tls_values(name, host, overrides) if self.peer_tls else {}),
