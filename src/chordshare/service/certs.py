@@ -13,6 +13,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -21,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from chordshare.errors import ConfigError
-from chordshare.transport.grpc.tls import URI_SCHEME, PeerTls, certificate_address
+
+if TYPE_CHECKING:
+    from chordshare.transport.grpc.tls import PeerTls
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
@@ -132,6 +135,10 @@ def issue_node(
 ) -> NodeFiles:
     """Write ``<name>.pem`` and ``<name>-key.pem`` into ``out_dir``: a certificate for the node
     advertising gRPC ``address``, signed by the CA in ``ca_dir``."""
+    # Imported here, as in load_peer_tls: importing gRPC makes it read GRPC_VERBOSITY, which
+    # the CLI sets only once it has parsed its flags (chordshare.cli.grpc_logs).
+    from chordshare.transport.grpc.tls import URI_SCHEME
+
     host, port = split_address(address)
     ca_cert, ca_key = _load_ca(ca_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,6 +182,8 @@ def load_peer_tls(ca_path: Path, cert_path: Path, key_path: Path, address: str) 
     """The TLS material of the node advertising gRPC ``address``, checked: PEM that parses, a
     certificate signed by the CA, naming ``address`` in its ``chordshare://`` URI SAN, and a key
     that is the certificate's. ConfigError saying which file is wrong otherwise."""
+    from chordshare.transport.grpc.tls import PeerTls, certificate_address
+
     try:
         ca_pem, cert_pem, key_pem = (p.read_bytes() for p in (ca_path, cert_path, key_path))
     except OSError as exc:
