@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chordshare import __version__
-from chordshare.cli import certs, client, config_cmd, demo, files, node, open_cmd
+from chordshare.cli import certs, client, config_cmd, demo, files, grpc_logs, node, open_cmd
 from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ def _root(
     ),
 ) -> None:
     """Peer-to-peer file sharing on a Chord ring."""
+    grpc_logs.quiet_by_default()  # before any command imports gRPC
 
 
 def main() -> None:
