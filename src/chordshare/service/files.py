@@ -48,6 +48,8 @@ from chordshare.node.transfer.upload import Uploader, UploadResult
 from chordshare.service.config import NodeConfig, quota_bytes
 from chordshare.service.copies import NodeCopies, hand_off_pinned
 from chordshare.service.dirs import clear_spool, make_dirs
+from chordshare.service.rescan import RescanReport, rescan_shared
+from chordshare.service.watch import SharedDirWatcher
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
 from chordshare.storage.files.stale import remove_abandoned, transfer_key
@@ -134,6 +136,8 @@ class NodeFiles:
         self.last_scan: ScanResult | None = None
         """What the latest rescan found (``hashed`` counts the files it had to hash)."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._rescan_lock = asyncio.Lock()
+        self._watcher = SharedDirWatcher(config.shared_dir, self.rescan)
         self.fetcher = Fetcher(node.me.id, transfer_client, blobs, clock, self._stored)
         self.copies = NodeCopies(self.index, blobs, self._announce_pinned)
         self.bytes = ByteRepair(
@@ -201,6 +205,7 @@ class NodeFiles:
     async def close(self) -> None:
         """Cancel background work (announcements, downloads), record the cache's last uses and
         close the record store."""
+        await self._watcher.stop()
         await self.fetcher.close()
         await asyncio.to_thread(self.blobs.flush_used)
         for task in self._tasks:
@@ -225,6 +230,7 @@ class NodeFiles:
         record it provides, then push every record held here to the successor. A failure is
         logged, not raised: the leave goes on, and the key owners' repair and the providers'
         republishing restore what is missing."""
+        await self._watcher.stop()
         pinned = [f.manifest for f in self.held_files() if f.pinned]
         await hand_off_pinned(self.bytes, pinned, self.config.leave_handoff_timeout, self.clock)
         # From now on this node answers that it provides nothing, so that the holders it
@@ -266,24 +272,21 @@ class NodeFiles:
         self._withdraw_evicted()  # at open, when the cache quota shrank since the last run
         return result
 
-    async def rescan(self) -> ScanResult:
-        """Rescan ``shared_dir``: publish new and changed files (and retry publishes that failed
-        before). A removed or changed file is withdrawn at once: a tombstone overrides this
-        node's entry for the old content (unless the node still holds that content under the
-        name elsewhere), so readers stop being sent here before the provider TTL."""
-        before = {f.manifest.name: f.manifest for f in self.index.files()}
-        result = await asyncio.to_thread(self.index.scan)
-        self.last_scan = result
-        fresh = {*result.added, *result.changed}
-        gone = [before[n] for n in (*result.removed, *result.changed) if n in before]
-        for name in result.removed:
-            log.info("no longer sharing %s", name)
-        withdrawn = [m for m in gone if self.held_file(m.name, m.content_hash) is None]
-        await self.publisher.withdraw(withdrawn)
-        manifests = [f.manifest for f in result.files if f.manifest.name in fresh]
-        await self.publisher.publish_own(manifests)
-        await self._retry()
-        return result
+    async def rescan(self) -> RescanReport:
+        """Rescan ``shared_dir``: publish new and changed files, withdraw removed and changed
+        ones at once (see :mod:`chordshare.service.rescan`), and retry publishes that failed
+        before. One rescan at a time: the periodic job, the watcher and ``POST
+        /api/v1/rescan`` may ask together."""
+        async with self._rescan_lock:
+            report = await rescan_shared(self.index, self.publisher, self.held_file)
+            self.last_scan = report.scan
+            await self._retry()
+            return report
+
+    def start_watching(self) -> None:
+        """Rescan as soon as files change in ``shared_dir`` (:mod:`chordshare.service.watch`),
+        until the hand-off of a leave or :meth:`close`."""
+        self._watcher.start()
 
     async def republish(self) -> int:
         """Refresh this node's provider entry of every file it holds (before ``provider_ttl``

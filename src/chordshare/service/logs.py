@@ -38,4 +38,6 @@ def configure_logging(level: str) -> NodeLogFilter:
     root.setLevel(level)
     # Access logs of every discovery and CLI request would drown the ring's own messages.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # The shared_dir watcher's "N changes detected": the rescan it triggers logs what matters.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     return stamp
