@@ -242,6 +242,7 @@ class NodeService:
             return 0
         await files.take_over()
         scan = await files.start()
+        files.start_watching()  # publish on change; the periodic rescan stays as the fallback
         log.info(
             "sharing %d files from %s (%d hashed)", len(scan.files), cfg.shared_dir, scan.hashed
         )
