@@ -9,12 +9,15 @@ too far behind is dropped by the hub (the stream ends); it reconnects with ``Las
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 
 from chordshare.api.deps import ApiContext, ContextDep, NodeDep
 from chordshare.api.errors import error_responses
@@ -32,10 +35,17 @@ from chordshare.node.events import RECENT, Subscription
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.status import Holdings
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 
 KEEP_ALIVE = 15.0
 """Seconds between keep-alive comments: under the idle timeout of common proxies (30-60 s)."""
+
+SEND_TIMEOUT = 30.0
+"""Seconds one message may take to leave before the client is taken to have stopped reading
+and its stream is ended: the hub has dropped such a client long before (its queue is full), and
+this frees the request's task and socket too."""
 
 HANDLED = "chordshare_grpc_server_handled_total"
 """The gRPC server's call counter (``chordshare.transport.grpc.metrics``), read by name."""
@@ -88,7 +98,17 @@ async def get_events(
     if since is None and last_event_id is not None:
         since = _sequence(last_event_id)
     subscription = node.events.subscribe(since)
-    return EventSourceResponse(_messages(subscription), ping=KEEP_ALIVE)
+    return _EventStream(_messages(subscription), ping=KEEP_ALIVE, send_timeout=SEND_TIMEOUT)
+
+
+class _EventStream(EventSourceResponse):
+    """An event stream that ends quietly when its client stops reading."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            log.info("ended an event stream whose client stopped reading")
 
 
 def _sequence(header: str) -> int:
