@@ -127,3 +127,13 @@ def test_host_flood(tmp_path: Path) -> None:
     assert rows["flood"]["admitted"] + rows["flood"]["refused"] == 40
     assert rows["flood"]["admitted"] >= 16
     assert all(row["peak_rss_mib"] > 0 for row in rows.values())
+
+
+def test_cli_startup(tmp_path: Path) -> None:
+    result = run_script("cli_startup.py", tmp_path / "work", "--runs", "1", "--importtime")
+    rows = {row["command"]: row for row in result["rows"]}
+    assert {"python -c pass", "python + httpx GET", "chordshare info"} <= set(rows)
+    assert rows["python -c pass"]["first_rpc_ms"] is None  # it sends nothing
+    for name in ("python + httpx GET", "chordshare info", "chordshare lookup"):
+        assert 0 < rows[name]["first_rpc_ms"] <= rows[name]["exit_ms"], name
+    assert any(r["module"].startswith("chordshare") for r in result["imports"])
