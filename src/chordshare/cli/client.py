@@ -14,10 +14,11 @@ runs, with nothing more.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -26,9 +27,11 @@ from rich.table import Table
 
 from chordshare.cli import render
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.cli.node_process import wait_until
+from chordshare.cli.render import plural
 from chordshare.client.errors import AccessDenied
 from chordshare.client.rest import NodeApi
-from chordshare.errors import ChordshareError
+from chordshare.errors import ChordshareError, PeerProtocolError, PeerTimeout, PeerUnavailable
 
 DEFAULT_NODE = "http://127.0.0.1:8000"
 TIMEOUT = 10.0
@@ -156,14 +159,74 @@ def leave(
     as_json: JsonOption = False,
     token: TokenOption = None,
     config: ConfigOption = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0,
+            metavar="SECONDS",
+            help="How long to wait for the node to stop once it has begun leaving (handing its "
+            "records and files over takes a while); 0: do not wait.",
+        ),
+    ] = 120.0,
 ) -> None:
-    """Tell the node to leave the ring gracefully and exit (needs its API token)."""
+    """Tell the node to leave the ring gracefully and exit (needs its API token), and wait until
+    it has stopped."""
     with connected(node, owner_token(token, config)) as api:
         answer = api.leave()
+        if not as_json:
+            typer.echo(f"node {render.short(answer.id)} is leaving the ring")
+        state = wait_stopped(api, timeout) if timeout > 0 else "leaving"
+    if as_json:
+        typer.echo(json.dumps({"id": answer.id, "status": state}))
+    elif state == "stopped":
+        typer.echo(f"node {render.short(answer.id)} left the ring and stopped")
+    else:
+        typer.echo(
+            f"node {render.short(answer.id)} is still handing over"
+            + (f" after {timeout:g} s" if timeout > 0 else "")
+            + "; it exits when done"
+        )
+
+
+def wait_stopped(api: NodeApi, timeout: float) -> Literal["stopped", "leaving"]:
+    """Poll ``/healthz`` until the node stops answering (``stopped``), at most ``timeout``
+    seconds (then ``leaving``: it still answers, its hand-over not done)."""
+
+    def gone() -> bool | None:
+        try:
+            api.health()
+        except (PeerUnavailable, PeerProtocolError, PeerTimeout):
+            return True  # the port is closed, or closing under us
+        return None
+
+    try:
+        wait_until(gone, timeout, "the node to stop")
+    except TimeoutError:
+        return "leaving"
+    return "stopped"
+
+
+@app.command("rescan")
+def rescan(
+    node: NodeOption = DEFAULT_NODE,
+    as_json: JsonOption = False,
+    token: TokenOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rescan the node's shared_dir now: publish new and changed files, withdraw removed ones
+    (the node also does it when it sees a change). Needs its API token."""
+    with connected(node, owner_token(token, config)) as api:
+        answer = api.rescan()
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
-    else:
-        typer.echo(f"node {answer.id} is leaving the ring")
+        return
+    for name in answer.published:
+        typer.echo(f"published {name}")
+    for name in answer.withdrawn:
+        typer.echo(f"withdrew {name}")
+    changes = len(answer.published) + len(answer.withdrawn)
+    typer.echo(f"{'no changes; ' if not changes else ''}sharing {plural(answer.sharing, 'file')}")
 
 
 @app.command("info")

@@ -16,6 +16,11 @@ def short(ident: str) -> str:
     return ident[:SHORT]
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 piece``, ``2 pieces``, ``0 pieces``: the count with its noun agreeing."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def ring_table(walk: RingWalk, title: str = "Ring") -> Table:
     state = "closed" if walk.closed else f"not closed: {walk.stopped}"
     table = _peer_rows(f"{title} — {len(walk.nodes)} nodes, {state}", walk.nodes)

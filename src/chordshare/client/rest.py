@@ -36,6 +36,7 @@ from typing import Generic, Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from chordshare.api.schemas.ops import RescanAnswer
 from chordshare.api.schemas.ring import (
     Health,
     LeaveAccepted,
@@ -112,6 +113,10 @@ def _leave() -> _Call[LeaveAccepted]:
     return _Call("POST", "/api/v1/leave", LeaveAccepted)
 
 
+def _rescan() -> _Call[RescanAnswer]:
+    return _Call("POST", "/api/v1/rescan", RescanAnswer)
+
+
 def _health() -> _Call[Health]:
     return _Call("GET", "/healthz", Health)
 
@@ -176,6 +181,10 @@ class NodeApi(FilesMethods):
 
     def leave(self) -> LeaveAccepted:
         return self._send(_leave())
+
+    def rescan(self) -> RescanAnswer:
+        """``POST /api/v1/rescan``: publish what changed in the node's shared_dir now."""
+        return self._send(_rescan())
 
     def health(self) -> Health:
         return self._send(_health())
@@ -244,6 +253,10 @@ class AsyncNodeApi(AsyncFilesMethods):
 
     async def leave(self) -> LeaveAccepted:
         return await self._send(_leave())
+
+    async def rescan(self) -> RescanAnswer:
+        """``POST /api/v1/rescan``: publish what changed in the node's shared_dir now."""
+        return await self._send(_rescan())
 
     async def health(self) -> Health:
         return await self._send(_health())

@@ -34,6 +34,11 @@ class RescanReport:
     withdrawn: tuple[str, ...]
     scan: ScanResult
 
+    @property
+    def sharing(self) -> int:
+        """Files in the shared directory after the rescan."""
+        return len(self.scan.files)
+
 
 async def rescan_shared(
     index: SharedIndex,

@@ -1,16 +1,18 @@
-"""Operations routes: liveness, readiness and graceful leave."""
+"""Operations routes: liveness, readiness, graceful leave and the rescan of shared_dir."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, Protocol, runtime_checkable
 
 from fastapi import APIRouter, HTTPException, Response, status
 
 from chordshare.api.auth import WRITE_ACCESS, auth_responses
 from chordshare.api.deps import ApiContext, ContextDep, NodeDep
 from chordshare.api.errors import error_responses
+from chordshare.api.schemas.ops import RescanAnswer
 from chordshare.api.schemas.ring import Health, LeaveAccepted, Readiness
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,54 @@ async def leave(context: ContextDep) -> LeaveAccepted:
     if context.leave_task is None:
         context.leave_task = start_leave(context)
     return LeaveAccepted(id=context.node.space.hex(context.node.me.id))
+
+
+class RescanReport(Protocol):
+    """What a rescan did (``chordshare.service.rescan.RescanReport`` fits)."""
+
+    @property
+    def published(self) -> Sequence[str]: ...
+
+    @property
+    def withdrawn(self) -> Sequence[str]: ...
+
+    @property
+    def sharing(self) -> int:
+        """Files in the shared directory after the rescan."""
+        ...
+
+
+@runtime_checkable
+class Rescans(Protocol):
+    """File sharing that can rescan its shared directory on demand (``NodeFiles`` does)."""
+
+    async def rescan(self) -> RescanReport: ...
+
+
+@router.post(
+    "/api/v1/rescan",
+    summary="Rescan shared_dir now",
+    description="Publishes the files new or changed in the node's shared directory and "
+    "withdraws the ones removed, at once (the node also does this when it sees a change, and "
+    "periodically); answers with the names published and withdrawn. 501 on a node without "
+    "file sharing. Needs the node's API token.",
+    response_model=RescanAnswer,
+    responses={**error_responses(501), **auth_responses(same_site=True)},
+    dependencies=WRITE_ACCESS,
+)
+async def rescan(context: ContextDep) -> RescanAnswer:
+    files = context.files
+    if not isinstance(files, Rescans):
+        raise HTTPException(
+            status_code=status.HTTP_501_NOT_IMPLEMENTED,
+            detail="this node was started without file sharing: it has no shared_dir to rescan",
+        )
+    report = await files.rescan()
+    return RescanAnswer(
+        published=list(report.published),
+        withdrawn=list(report.withdrawn),
+        sharing=report.sharing,
+    )
 
 
 def start_leave(context: ApiContext) -> asyncio.Task[None]:
