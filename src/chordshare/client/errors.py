@@ -13,6 +13,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from chordshare.api.schemas.ring import ErrorBody
+from chordshare.client.grpc_port import grpc_port_message, speaks_http2
 from chordshare.errors import (
     ChordshareError,
     IntegrityError,
@@ -65,6 +66,10 @@ class AccessDenied(InvalidInput):
 ACCESS_STATUSES = frozenset({401, 403, 429})
 
 
+class GrpcPortGiven(InvalidInput):
+    """The URL names a node's gRPC port, not its REST port (the message says so)."""
+
+
 @contextmanager
 def translate_transport_errors(url: str) -> Iterator[None]:
     """httpx's exceptions -> chordshare's, with the URL that failed."""
@@ -76,8 +81,25 @@ def translate_transport_errors(url: str) -> Iterator[None]:
         raise PeerUnavailable(f"{url}: unreachable: {_describe(exc)}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise InvalidInput(f"{url}: not a usable node URL: {exc}") from exc
+    except httpx.RemoteProtocolError as exc:
+        target = _plain_http_target(exc)
+        if target is not None and speaks_http2(*target):
+            raise GrpcPortGiven(grpc_port_message(*target)) from exc
+        raise PeerProtocolError(f"{url}: {_describe(exc)}") from exc
     except httpx.HTTPError as exc:
         raise PeerProtocolError(f"{url}: {_describe(exc)}") from exc
+
+
+def _plain_http_target(exc: httpx.RequestError) -> tuple[str, int] | None:
+    """Host and port of the failed request when it was plain ``http://`` (gRPC over TLS
+    fails the TLS handshake instead, reported as it is)."""
+    try:
+        request_url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return None
+    if request_url.scheme != "http" or not request_url.host:
+        return None
+    return request_url.host, request_url.port or 80
 
 
 def _describe(exc: Exception) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from chordshare.client.errors import GrpcPortGiven
 from chordshare.client.rest import AsyncNodeApi
 from chordshare.clock import Clock
 from chordshare.errors import ChordshareError, ConfigError, JoinFailed, PeerProtocolError
@@ -59,7 +60,10 @@ class SeedDiscovery:
         async with AsyncNodeApi(
             url, self.timeout, retries=0, transport=self.transport, token=self.token
         ) as api:
-            view = await api.node()
+            try:
+                view = await api.node()
+            except GrpcPortGiven as exc:  # a mistake in the config: no retry will fix it
+                raise ConfigError(f"seed {url}: {exc}") from exc
         if view.ring_bits != self.space.bits:
             raise ConfigError(
                 f"seed {url} belongs to a {view.ring_bits}-bit ring, this node is configured "
