@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from chordshare import __version__
-from chordshare.cli import certs, client, config_cmd, demo, files, grpc_logs, node, open_cmd
+from chordshare.cli import (
+    certs,
+    client,
+    config_cmd,
+    demo,
+    files,
+    grpc_logs,
+    node,
+    open_cmd,
+    watch,
+)
 from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
@@ -18,6 +28,7 @@ app = typer.Typer(
 node.register(app)
 app.add_typer(client.app)
 app.add_typer(files.app)
+app.add_typer(watch.app)
 config_cmd.register(app)
 demo.register(app)
 open_cmd.register(app)
