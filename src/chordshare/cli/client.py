@@ -29,6 +29,7 @@ from chordshare.cli import render
 from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
 from chordshare.cli.node_process import wait_until
 from chordshare.cli.render import plural
+from chordshare.cli.report import json_errors
 from chordshare.client.errors import AccessDenied
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, PeerProtocolError, PeerTimeout, PeerUnavailable
@@ -50,7 +51,13 @@ NodeOption = Annotated[
     ),
 ]
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print the answer as JSON instead of a table.")
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the answer as JSON instead of a table, and a failure as one JSON object "
+        'on stderr: {"error": ..., "detail": ...}.',
+        callback=json_errors,
+    ),
 ]
 
 TokenOption = Annotated[
@@ -112,9 +119,9 @@ def connected(node: str, token: str | None = None) -> Iterator[NodeApi]:
             yield api
     except AccessDenied as exc:
         reason = "no token found" if token is None and exc.status == 401 else str(exc)
-        fail(f"the node refused: {reason}; {TOKEN_HINT}", RUNTIME_ERROR_STATUS)
+        fail(f"the node refused: {reason}; {TOKEN_HINT}", RUNTIME_ERROR_STATUS, "AccessDenied")
     except ChordshareError as exc:
-        fail(str(exc), RUNTIME_ERROR_STATUS)
+        fail(str(exc), RUNTIME_ERROR_STATUS, type(exc).__name__)
 
 
 def show(answer: M, as_json: bool, table: Callable[[M], Table]) -> None:

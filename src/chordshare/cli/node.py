@@ -12,24 +12,20 @@ import asyncio
 import inspect
 import logging
 import socket
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, get_origin
+from typing import Annotated, Any, get_origin
 
 import typer
 
 from chordshare.cli import grpc_logs
+from chordshare.cli.report import CONFIG_ERROR_STATUS as CONFIG_ERROR_STATUS
+from chordshare.cli.report import RUNTIME_ERROR_STATUS as RUNTIME_ERROR_STATUS
+from chordshare.cli.report import fail as fail
 from chordshare.errors import ChordshareError, ConfigError
 from chordshare.service.config import NodeConfig
 from chordshare.service.dirs import check_shared_dir
 from chordshare.service.loading import load_config
 from chordshare.service.logs import configure_logging
-
-CONFIG_ERROR_STATUS = 2
-"""Bad configuration (including a port in use): the conventional usage-error status."""
-
-RUNTIME_ERROR_STATUS = 1
-"""The node started but could not run (e.g. no seed let it in)."""
 
 PANELS = {
     "listen_host": "Network",
@@ -84,12 +80,6 @@ def run_node(
         fail(str(exc), RUNTIME_ERROR_STATUS)
     except (KeyboardInterrupt, asyncio.CancelledError):
         fail("stopped by a second signal, without finishing the graceful leave", 130)
-    raise typer.Exit(status)
-
-
-def fail(message: str, status: int) -> NoReturn:
-    """Print ``chordshare: <message>`` on one line to stderr and exit with ``status``."""
-    print(f"chordshare: {' '.join(message.split())}", file=sys.stderr, flush=True)
     raise typer.Exit(status)
 
 
