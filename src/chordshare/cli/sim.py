@@ -18,6 +18,7 @@ import typer
 
 from chordshare.errors import PlotUnavailable
 from chordshare.model.limits import DEFAULT_REPLICAS
+from chordshare.ring import DEFAULT_SUCCESSOR_LIST_SIZE
 from chordshare.sim import report as reports
 from chordshare.sim.adversary import adversary_report
 from chordshare.sim.balance import run_balance
@@ -30,6 +31,7 @@ from chordshare.sim.churn import (
     ChurnConfig,
     run_churn,
 )
+from chordshare.sim.estimate import DEFAULT_RINGS, run_estimate
 from chordshare.sim.failures import DEFAULT_KEYS, DEFAULT_ROUNDS, run_failures
 from chordshare.sim.hops import DEFAULT_LOOKUPS, run_hops
 from chordshare.sim.params import parse_floats, parse_ints
@@ -285,5 +287,32 @@ def adversary(
         adversary_report(
             parsed, nodes=nodes, lookups=lookups, seed=seed, progress=_progress(quiet, started)
         )
+    )
+    _finish(report, out, False, as_json, started)
+
+
+@sim_app.command()
+def estimate(
+    nodes: Annotated[str, typer.Option("--nodes", help="Ring sizes.")] = "8,32,128,512,1024",
+    successors: SuccessorsOpt = None,
+    rings: Annotated[int, typer.Option("--rings", min=1, help="Rings placed per size.")] = (
+        DEFAULT_RINGS
+    ),
+    seed: SeedOpt = 0,
+    bits: BitsOpt = 160,
+    out: OutOpt = DEFAULT_OUT,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Error of the ring size estimate (successor density) against the true N: mean, worst,
+    worst underestimate and bias over every node."""
+    started = time.perf_counter()
+    report = run_estimate(
+        _parsed(parse_ints, nodes, "--nodes"),
+        successors=successors or DEFAULT_SUCCESSOR_LIST_SIZE,
+        rings=rings,
+        seed=seed,
+        bits=bits,
+        progress=_progress(quiet, started),
     )
     _finish(report, out, False, as_json, started)
