@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from chordshare.api import metrics
+from chordshare.api import docs_assets, metrics
 from chordshare.api.auth import READ_ACCESS, AuthPolicy, auth_responses, auth_state, install_auth
 from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
@@ -80,7 +80,9 @@ def create_app(
         version=version("chordshare"),
         description=DESCRIPTION,
         openapi_tags=list(TAGS),
+        **docs_assets.FASTAPI_ARGS,
     )
+    docs_assets.install(app)  # /docs with Swagger UI served by the node, not a CDN
     app.state.chordshare = ApiContext(node=node, registry=registry, on_leave=on_leave)
     install_error_handlers(app)
     install_auth(app, auth if auth is not None else AuthPolicy())
