@@ -56,9 +56,9 @@ def test_a_shared_dir_that_is_a_file_says_so(tmp_path: Path) -> None:
 
 def test_make_dirs_names_the_setting_of_a_path_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("")
-    with pytest.raises(ConfigError, match="data_dir .* is a file, not a directory"):
+    with pytest.raises(ConfigError, match=r"data_dir .* is a file, not a directory"):
         make_dirs(data_dir=tmp_path / "data")
-    with pytest.raises(ConfigError, match="cannot create data_dir .*: a parent of it is a file"):
+    with pytest.raises(ConfigError, match=r"cannot create data_dir .*: a parent of it is a file"):
         make_dirs(data_dir=tmp_path / "data" / "below")
 
 

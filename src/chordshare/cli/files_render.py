@@ -8,11 +8,13 @@ import time
 from rich.table import Table
 
 from chordshare.api.schemas.files import HeldFiles, NetworkFile, UploadAnswer
-from chordshare.cli.render import short
+from chordshare.cli.render import plural, short
 from chordshare.client.download import GetReport
 
 HASH_SHOWN = 16
-"""Hex digits shown of a content hash in tables (64 bits: enough to tell files apart by eye)."""
+"""Hex digits shown of a content hash in tables (64 bits: enough to tell files apart by eye).
+Columns of hashes, addresses and URIs fold (wrap inside a character run) on a narrow terminal:
+a cut one cannot be copied."""
 
 
 def size_text(size: int) -> str:
@@ -29,9 +31,9 @@ def held_table(held: HeldFiles) -> Table:
     table = Table(title=f"Files of node {short(held.node)} ({len(held.files)})")
     table.add_column("name", style="bold")
     table.add_column("size", justify="right")
-    table.add_column("content hash", style="cyan")
+    table.add_column("content hash", style="cyan", overflow="fold")
     table.add_column("from")
-    table.add_column("URI")
+    table.add_column("URI", overflow="fold")
     for f in held.files:
         table.add_row(f.name, size_text(f.size), f.content_hash[:HASH_SHOWN], f.source, f.uri)
     if not held.files:
@@ -48,16 +50,17 @@ def record_table(answer: NetworkFile, now: float | None = None) -> Table:
     else:
         r = answer.records[0]
         title = (
-            f"{answer.name}: {size_text(r.size)} in {r.pieces} pieces of {size_text(r.piece_size)}"
+            f"{answer.name}: {size_text(r.size)} in {plural(r.pieces, 'piece')} of "
+            f"{size_text(r.piece_size)}"
             f", content hash {r.content_hash[:HASH_SHOWN]}"
         )
     table = Table(title=title, caption=f"stored under key {short(answer.key_id)}")
     if several:
-        table.add_column("content hash", style="cyan")
+        table.add_column("content hash", style="cyan", overflow="fold")
         table.add_column("size", justify="right")
     table.add_column("provider", style="bold")
-    table.add_column("gRPC")
-    table.add_column("URI")
+    table.add_column("gRPC", overflow="fold")
+    table.add_column("URI", overflow="fold")
     table.add_column("expires in", justify="right")
     for record in answer.records:
         variant = [record.content_hash[:HASH_SHOWN], size_text(record.size)] if several else []
@@ -74,11 +77,11 @@ def upload_table(answer: UploadAnswer) -> Table:
     record = answer.record
     table = Table(
         title=f"{record.name} stored: {size_text(record.size)}, content hash "
-        f"{record.content_hash[:HASH_SHOWN]}, {len(answer.holders)} holders"
+        f"{record.content_hash[:HASH_SHOWN]}, {plural(len(answer.holders), 'holder')}"
     )
     table.add_column("holder", style="bold")
-    table.add_column("gRPC")
-    table.add_column("REST")
+    table.add_column("gRPC", overflow="fold")
+    table.add_column("REST", overflow="fold")
     for holder in answer.holders:
         table.add_row(short(holder.id), holder.grpc_address, holder.http_url)
     for address, why in sorted(answer.failed.items()):
@@ -89,7 +92,7 @@ def upload_table(answer: UploadAnswer) -> Table:
 def download_table(report: GetReport, title: str | None = None) -> Table:
     table = Table(title=title or f"{report.name}: pieces per provider")
     table.add_column("provider", style="bold")
-    table.add_column("gRPC")
+    table.add_column("gRPC", overflow="fold")
     table.add_column("pieces", justify="right")
     table.add_column("share", justify="right")
     fetched = max(1, report.fetched_pieces)
@@ -108,8 +111,8 @@ def download_line(report: GetReport) -> str:
             f"{report.path} already holds {report.name} (SHA-256 {report.sha256}); nothing fetched"
         )
     moved = (
-        f"{report.fetched_pieces} of {report.pieces} pieces from {len(report.providers)} "
-        f"provider{'s' if len(report.providers) != 1 else ''}"
+        f"{report.fetched_pieces} of {plural(report.pieces, 'piece')} from "
+        f"{plural(len(report.providers), 'provider')}"
     )
     if report.resumed_pieces:
         moved += f" ({report.resumed_pieces} resumed)"

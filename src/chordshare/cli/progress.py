@@ -9,16 +9,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 from chordshare.api.schemas.files import FileRecordView
 from chordshare.client.download import GetReport, Progressed, fetch
@@ -36,13 +39,29 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
+
+
+class BinarySpeedColumn(ProgressColumn):
+    """The transfer speed in binary units (``12.5 MiB/s``), like the sizes beside it: rich's
+    own ``TransferSpeedColumn`` counts in decimal megabytes."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("?", style="progress.data.speed")
+        unit, suffix = filesize.pick_unit_and_suffix(int(speed), BINARY_UNITS, 1024)
+        precision = 0 if unit == 1 else 1
+        return Text(f"{speed / unit:.{precision}f} {suffix}/s", style="progress.data.speed")
+
+
 def progress_bar(console: Console, enabled: bool = True) -> Progress:
     """The transfer bar (name, bar, bytes, speed, time left); drawn only on a terminal."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
+        BinarySpeedColumn(),
         TimeRemainingColumn(),
         console=console,
         disable=not enabled or not console.is_terminal,

@@ -23,7 +23,7 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 def ring_table(walk: RingWalk, title: str = "Ring") -> Table:
     state = "closed" if walk.closed else f"not closed: {walk.stopped}"
-    table = _peer_rows(f"{title} — {len(walk.nodes)} nodes, {state}", walk.nodes)
+    table = _peer_rows(f"{title} — {plural(len(walk.nodes), 'node')}, {state}", walk.nodes)
     if walk.unreachable:
         table.caption = "unreachable: " + ", ".join(short(p.id) for p in walk.unreachable)
     return table
@@ -38,8 +38,8 @@ def _peer_rows(title: str, peers: Sequence[Peer]) -> Table:
     table = Table(title=title)
     table.add_column("#", justify="right", style="dim")
     table.add_column("id", style="cyan")
-    table.add_column("gRPC")
-    table.add_column("REST")
+    table.add_column("gRPC", overflow="fold")
+    table.add_column("REST", overflow="fold")
     for index, peer in enumerate(peers):
         table.add_row(str(index), short(peer.id), peer.grpc_address, peer.http_url)
     return table
@@ -53,11 +53,11 @@ def lookups_table(
     table = Table(title=title)
     if origins:
         table.add_column("asked")
-    table.add_column("key")
+    table.add_column("key", overflow="fold")
     table.add_column("owner", style="cyan")
-    table.add_column("owner address")
+    table.add_column("owner address", overflow="fold")
     table.add_column("hops", justify="right")
-    table.add_column("path")
+    table.add_column("path", overflow="fold")
     for index, answer in enumerate(answers):
         table.add_row(
             *([origins[index]] if origins else []),
@@ -73,11 +73,11 @@ def lookups_table(
 def node_table(view: NodeView) -> Table:
     table = Table(title=f"Node {short(view.id)}", show_header=False)
     table.add_column("field", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")
     table.add_row("id", view.id)
     table.add_row("gRPC", view.grpc_address)
     table.add_row("REST", view.http_url)
-    table.add_row("ring", f"{view.ring_bits}-bit ids, ~{view.estimated_nodes} nodes")
+    table.add_row("ring", f"{view.ring_bits}-bit ids, ~{plural(view.estimated_nodes, 'node')}")
     pred = view.predecessor
     table.add_row("predecessor", f"{short(pred.id)} {pred.grpc_address}" if pred else "(none)")
     table.add_row(
