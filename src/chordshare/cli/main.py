@@ -16,6 +16,7 @@ from chordshare.cli import (
     open_cmd,
     watch,
 )
+from chordshare.cli.help_flags import FlagsGroup
 from chordshare.cli.sim import sim_app
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=FlagsGroup,  # no "<bool>" after flags in --help
 )
 node.register(app)
 app.add_typer(client.app)
