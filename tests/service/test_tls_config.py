@@ -118,6 +118,7 @@ def test_a_node_whose_certificate_names_another_address_exits_2(
     pki: dict[str, str], tmp_path: Path
 ) -> None:
     path = tmp_path / "node.toml"
+    (tmp_path / "shared").mkdir()  # chordshare node refuses a shared_dir that does not exist
     path.write_text(
         toml(
             {
