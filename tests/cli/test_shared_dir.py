@@ -62,13 +62,15 @@ def test_make_dirs_names_the_setting_of_a_path_that_is_a_file(tmp_path: Path) ->
         make_dirs(data_dir=tmp_path / "data" / "below")
 
 
-def test_check_shared_dir_creates_only_when_asked(tmp_path: Path) -> None:
+def test_check_shared_dir_allows_a_missing_one_only_when_asked(tmp_path: Path) -> None:
     wanted = tmp_path / "a" / "b"
     with pytest.raises(ConfigError):
         check_shared_dir(wanted, create=False)
-    assert check_shared_dir(wanted, create=True) is True
+    check_shared_dir(wanted, create=True)  # allowed: the node's start creates it
+    assert not wanted.exists()
+    make_dirs(shared_dir=wanted)
     assert wanted.is_dir()
-    assert check_shared_dir(wanted, create=False) is False
+    check_shared_dir(wanted, create=False)
 
 
 @pytest.mark.slow
@@ -79,4 +81,7 @@ def test_a_created_shared_dir_is_logged(process_cluster: LocalCluster) -> None:
     process_cluster.wait_ready([started], 60)
     shared = process_cluster.workdir / started.name / "shared"
     assert shared.is_dir()
-    assert f"created shared_dir {shared}" in started.log_path.read_text()
+    created = [line for line in started.log_path.read_text().splitlines() if "service.dirs" in line]
+    assert len(created) == 1
+    assert created[0].endswith(f"created shared_dir {shared}")
+    assert "[--------]" not in created[0]  # logged once the node knows its id

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import socket
 from pathlib import Path
 from typing import Annotated, Any, get_origin
@@ -66,12 +65,10 @@ def run_node(
         except OSError as exc:
             fail(f"--http-fd {http_fd}: not a socket ({exc.strerror})", CONFIG_ERROR_STATUS)
     try:
-        created = check_shared_dir(config.shared_dir, create=config.create_shared_dir)
+        check_shared_dir(config.shared_dir, create=config.create_shared_dir)
     except ConfigError as exc:
         fail(str(exc), CONFIG_ERROR_STATUS)
     stamp = configure_logging(config.log_level)
-    if created:
-        logging.getLogger(__name__).info("created shared_dir %s", config.shared_dir)
     try:
         status = asyncio.run(serve(config, log_filter=stamp, http_socket=http_socket))
     except ConfigError as exc:

@@ -9,33 +9,36 @@ would otherwise be created empty and the node would share nothing without a word
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from chordshare.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 CREATE_HINT = "set create_shared_dir = true (or pass --create-shared-dir) to have it created"
 
 
-def check_shared_dir(shared_dir: Path, *, create: bool) -> bool:
-    """Before a node starts: ``shared_dir`` must be a directory; a missing one is created when
-    ``create``, else refused. Returns whether it was created (for the caller to log, once its
-    logging is set up). Raises ConfigError naming the path."""
+def check_shared_dir(shared_dir: Path, *, create: bool) -> None:
+    """Before a node starts: ``shared_dir`` must be a directory, or missing when ``create``
+    (:func:`make_dirs` creates it, once the node's logs carry its id). Raises ConfigError
+    naming the path and, for a missing one, the setting that creates it."""
     if shared_dir.is_dir():
-        return False
+        return
     if shared_dir.exists() or shared_dir.is_symlink():
         raise ConfigError(_not_a_directory("shared_dir", shared_dir))
     if not create:
         raise ConfigError(f"shared_dir {shared_dir} does not exist; create it, or {CREATE_HINT}")
-    make_dirs(shared_dir=shared_dir)
-    return True
 
 
 def make_dirs(**dirs: Path) -> None:
-    """Create each directory (and its parents) unless it exists; the keywords name the settings
-    (``shared_dir=...``) for the messages. Raises ConfigError for a path that is a file or
-    cannot be created."""
+    """Create each directory (and its parents) unless it exists, and log the ones created; the
+    keywords name the settings (``shared_dir=...``) for the messages. Raises ConfigError for a
+    path that is a file or cannot be created."""
     for setting, directory in dirs.items():
-        if directory.exists() and not directory.is_dir():
+        if directory.is_dir():
+            continue
+        if directory.exists():
             raise ConfigError(_not_a_directory(setting, directory))
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,7 @@ def make_dirs(**dirs: Path) -> None:
             raise ConfigError(
                 f"cannot create {setting} {directory}: {exc.strerror or exc}"
             ) from exc
+        log.info("created %s %s", setting, directory)
 
 
 def clear_spool(spool: Path) -> None:
