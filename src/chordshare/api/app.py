@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from chordshare.api import docs_assets, metrics
+from chordshare.api import dashboard, docs_assets, metrics
 from chordshare.api.auth import READ_ACCESS, AuthPolicy, auth_responses, auth_state, install_auth
 from chordshare.api.deps import ApiContext, FilesFacade, LeaveHandler, app_context
 from chordshare.api.errors import install_error_handlers
@@ -83,6 +83,7 @@ def create_app(
         **docs_assets.FASTAPI_ARGS,
     )
     docs_assets.install(app)  # /docs with Swagger UI served by the node, not a CDN
+    dashboard.install(app)  # the web dashboard at /
     app.state.chordshare = ApiContext(node=node, registry=registry, on_leave=on_leave)
     install_error_handlers(app)
     install_auth(app, auth if auth is not None else AuthPolicy())
