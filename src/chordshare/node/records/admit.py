@@ -60,16 +60,24 @@ newcomer may replace: a flood at a full record costs its holder a few calls, not
 _Question = tuple[int, str, RecordKey]
 
 
+Change = tuple[str, FileRecord, Provider]
+"""``("record.added" | "record.removed", record, provider entry)``: a name record's provider
+entry that a merge makes offered where it was not listed or withdrawn, or withdrawn where it
+was offered (refreshes of an unchanged entry and word entries are not changes)."""
+
+
 async def accepted(
     store: RecordStore,
     records: Sequence[FileRecord],
     provider_ttl: float,
     checks: ProviderChecks,
+    changes: list[Change] | None = None,
 ) -> list[FileRecord]:
     """What of ``records`` (already checked for shape) a holder merges into ``store``: expiries
     clamped to ``now + provider_ttl + MAX_CLOCK_SKEW``, then only the entries the providers
     confirm (see the module text). Listed entries that lose their slot to a confirmed newcomer
-    are discarded from ``store`` here. Used for pushes (StoreRecords) and pulls alike."""
+    are discarded from ``store`` here. Used for pushes (StoreRecords) and pulls alike. The
+    admitted entries that change what the record offers are appended to ``changes``."""
     now = store.now()
     latest = now + provider_ttl + MAX_CLOCK_SKEW
     incoming = [clamp_expiry(r, latest) for r in records]
@@ -135,6 +143,12 @@ async def accepted(
                 evicted.append(replace(record, providers=(loser,)))
             current[p.node_id] = p
             kept.append(p)
+            if (
+                changes is not None
+                and not record.word
+                and p.offered != (old is not None and old.offered)
+            ):
+                changes.append(("record.added" if p.offered else "record.removed", record, p))
         if kept:
             out.append(record if len(kept) == len(record.providers) else _with(record, kept))
     if dropped:

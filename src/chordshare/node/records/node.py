@@ -52,7 +52,8 @@ from chordshare.model.records import (
     encoded_size,
     word_entries,
 )
-from chordshare.node.records.admit import accepted
+from chordshare.node.records.admit import Change, accepted
+from chordshare.node.records.changes import announce
 from chordshare.node.records.confirm import ProviderChecks
 from chordshare.node.records.holders import key_holders
 from chordshare.node.records.repair import RecordRepair, RepairReport, RepairSettings
@@ -122,7 +123,10 @@ class RecordNode:
         self.provider_ttl = provider_ttl
         self.holds: Callable[[RecordKey], bool] = holds or (lambda key: False)
         self.checks = ProviderChecks(node.me, client, node.clock, self.holds)
-        self.sync = RangeSync(node.me, store, client, self.checks, message_bytes, provider_ttl)
+        self.sync = RangeSync(
+            node.me, store, client, self.checks, message_bytes, provider_ttl,
+            on_changes=lambda changes: announce(node.events, node.space, changes),
+        )  # fmt: skip
         self.repairer = RecordRepair(self, repair or RepairSettings())
         self.repair_wanted = asyncio.Event()
         """Set when the node's key range changed (new predecessor): a repair round is due. The
@@ -154,8 +158,10 @@ class RecordNode:
             raise InvalidInput(f"{len(records)} records, at most {MAX_RECORDS_PER_CALL} per call")
         for record in records:
             check_record(record)
-        records = await accepted(self.store, records, self.provider_ttl, self.checks)
+        changes: list[Change] = []
+        records = await accepted(self.store, records, self.provider_ttl, self.checks, changes)
         await self.store.put(records)
+        announce(self.node.events, self.node.space, changes)
         if replicate and records:
             await self._replicate(records)
 

@@ -8,13 +8,15 @@ then forget what the peer acknowledged). Pages are bounded by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chordshare.model.limits import (
     DEFAULT_PROVIDER_TTL,
     MAX_RECORDS_PER_CALL,
     RECORD_PAGE_BYTES,
 )
 from chordshare.model.records import RecordKey
-from chordshare.node.records.admit import accepted
+from chordshare.node.records.admit import Change, accepted
 from chordshare.node.records.confirm import ProviderChecks
 from chordshare.ring import PeerRef
 from chordshare.storage.records.store import RecordStore
@@ -34,10 +36,13 @@ class RangeSync:
         checks: ProviderChecks,
         message_bytes: int = RECORD_PAGE_BYTES,
         provider_ttl: float = DEFAULT_PROVIDER_TTL,
+        on_changes: Callable[[list[Change]], None] | None = None,
     ) -> None:
         """``provider_ttl``: pulled entries are clamped to expire at most ``now + provider_ttl
         + MAX_CLOCK_SKEW``, as :meth:`RecordNode.store_records` clamps pushed ones.
-        ``checks``: asks providers to confirm pulled entries that are new to this node."""
+        ``checks``: asks providers to confirm pulled entries that are new to this node.
+        ``on_changes``: told what each merged page changed (record.added / record.removed)."""
+        self.on_changes = on_changes
         self.checks = checks
         self.me = me
         self.provider_ttl = provider_ttl
@@ -54,9 +59,14 @@ class RangeSync:
         for _ in range(MAX_PAGES):
             page = await self.client.fetch_range(peer, start, end, after)
             if page.records:
+                changes: list[Change] = []
                 await self.store.put(
-                    await accepted(self.store, page.records, self.provider_ttl, self.checks)
+                    await accepted(
+                        self.store, page.records, self.provider_ttl, self.checks, changes
+                    )
                 )
+                if self.on_changes is not None and changes:
+                    self.on_changes(changes)
                 received += len(page.records)
             cursor = page.next_after
             if cursor is None or cursor == after:
