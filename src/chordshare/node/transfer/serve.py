@@ -104,9 +104,10 @@ class FileTransferService:
                     length = manifest.piece_length(piece)
                     for offset in range(0, length, step):
                         data = reader.view(piece, offset, min(step, length - offset))
-                        self.stats.bytes_served += len(data)
+                        size = len(data)
+                        self.stats.bytes_served += size
                         if transfer is not None:
-                            transfer.bytes_done += len(data)
+                            transfer.bytes_done += size
                         yield Chunk(piece, offset, data)
                     self.stats.pieces_served += 1
             except BaseException as exc:
