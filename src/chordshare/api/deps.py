@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from chordshare.model.held import HeldFile
 from chordshare.model.manifest import FileRecord
+from chordshare.node.records.search import SearchResult
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.status import HoldingsSource
 from chordshare.node.transfer.fetch import Fetching
@@ -54,6 +55,10 @@ class FilesFacade(Protocol):
 
     async def network_names(self, after: str, limit: int) -> list[str]:
         """Names known to the network, sorted, after ``after``, at most ``limit``."""
+        ...
+
+    async def search(self, query: str) -> SearchResult:
+        """The names with every word of ``query``, sorted, each with its variants."""
         ...
 
     async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:

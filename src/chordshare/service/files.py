@@ -39,6 +39,7 @@ from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.model.records import RecordKey
 from chordshare.node.records.jobs import Publisher, RepairPacer
 from chordshare.node.records.node import RecordNode
+from chordshare.node.records.search import SearchResult
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.transfer.fetch import Fetcher, Fetching
 from chordshare.node.transfer.holders import HolderLocator
@@ -372,6 +373,9 @@ class NodeFiles:
 
     async def network_names(self, after: str, limit: int) -> list[str]:
         return await self.records.network_names(after, limit)
+
+    async def search(self, query: str) -> SearchResult:
+        return await self.records.search(query)
 
     async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:
         return await self.uploader.upload_stream(data, name)

@@ -2,14 +2,13 @@
 
 The node asks the owner of each word's key for the word's entries
 (:func:`chordshare.node.records.search.search`) and intersects them; the page is cut from the
-sorted answer. The route reaches the node's record layer through the file sharing facade's
-``records`` (a :class:`~chordshare.node.records.node.RecordNode`)."""
+sorted answer, through the node's file sharing (:meth:`FilesFacade.search`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from chordshare.api.deps import FilesDep
 from chordshare.api.errors import error_responses
@@ -20,7 +19,6 @@ from chordshare.api.schemas.search import (
     SearchHitView,
 )
 from chordshare.model.names import MAX_NAME_BYTES
-from chordshare.node.records.node import RecordNode
 
 API_PREFIX = "/api/v1"
 """The file routes' prefix, which this router is included under."""
@@ -28,19 +26,6 @@ API_PREFIX = "/api/v1"
 router = APIRouter(tags=["files"])
 
 DEFAULT_SEARCH_PAGE = 50
-
-
-async def get_records(files: FilesDep) -> RecordNode:
-    records = getattr(files, "records", None)
-    if not isinstance(records, RecordNode):
-        raise HTTPException(
-            status_code=status.HTTP_501_NOT_IMPLEMENTED,
-            detail="this node's file sharing has no word index",
-        )
-    return records
-
-
-RecordsDep = Annotated[RecordNode, Depends(get_records)]
 
 
 @router.get(
@@ -54,14 +39,14 @@ RecordsDep = Annotated[RecordNode, Depends(get_records)]
     responses=error_responses(400, 422, 503, 504),
 )
 async def search_network(
-    records: RecordsDep,
+    files: FilesDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_NAME_BYTES, description="Words to find.")],
     offset: Annotated[int, Query(ge=0, description="Names to skip.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_SEARCH_PAGE, description="Most names per page.")
     ] = DEFAULT_SEARCH_PAGE,
 ) -> SearchAnswer:
-    result = await records.search(q)
+    result = await files.search(q)
     total = len(result.hits)
     page = result.hits[offset : offset + limit]
     return SearchAnswer(
