@@ -85,6 +85,9 @@ def test_an_unreachable_node_is_one_line_and_status_1() -> None:
         assert code == 1, command
         assert err.startswith("chordshare: ")
         assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("events", "--node", "http://127.0.0.1:9", "--json")
+    assert code == 1
+    assert json.loads(err)["error"] == "PeerUnavailable"
 
 
 def sse(*events: tuple[int, str]) -> bytes:

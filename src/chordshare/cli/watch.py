@@ -18,7 +18,8 @@ from rich.console import Console
 
 from chordshare.cli import watch_render
 from chordshare.cli.client import DEFAULT_NODE, TIMEOUT, JsonOption, NodeOption
-from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
+from chordshare.cli.report import RUNTIME_ERROR_STATUS, fail, json_errors
+from chordshare.client.errors import AccessDenied
 from chordshare.client.events import NodeWatch
 from chordshare.errors import ChordshareError
 
@@ -43,8 +44,10 @@ def watching(node: str, token: str | None) -> Iterator[NodeWatch]:
     try:
         with NodeWatch(node, TIMEOUT, token=token) as watch:
             yield watch
+    except AccessDenied as exc:
+        fail(f"the node refused: {exc}; pass --token", RUNTIME_ERROR_STATUS, "AccessDenied")
     except ChordshareError as exc:
-        fail(str(exc), RUNTIME_ERROR_STATUS)
+        fail(str(exc), RUNTIME_ERROR_STATUS, type(exc).__name__)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
@@ -97,7 +100,13 @@ def transfers(
 def events(
     node: NodeOption = DEFAULT_NODE,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print each event as one JSON line.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print each event as one JSON line, and a failure as one JSON object on "
+            'stderr: {"error": ..., "detail": ...}.',
+            callback=json_errors,
+        ),
     ] = False,
     count: Annotated[
         int | None, typer.Option("--count", help="Exit after N events.", min=1, metavar="N")
