@@ -194,3 +194,38 @@ async def test_a_stalled_subscriber_is_dropped_and_the_node_goes_on(
             assert answer.status_code == 200
             assert any("dropped" in w for w in answer.json()["warnings"])
     print(f"{count} events published in {publishing * 1000:.1f} ms with a stalled subscriber")
+
+
+async def test_a_repair_copy_is_a_repair_event_and_a_tracked_transfer(tmp_path: Path) -> None:
+    ring = await make_ring(tmp_path / "repair", 5)
+    try:
+        for member in ring.members:
+            watch(ring, member)
+        content = random.Random(9).randbytes(SIZE)
+        async with ring.members[0].http() as http:
+            answer = await http.put("/api/v1/network/files/kept.bin", content=content)
+            assert answer.status_code == 201, answer.text
+        owner, _, third = (ring.member(i) for i in ring.holders("kept.bin", 3))
+        subscription = owner.node.events.subscribe()
+        ring.crash(third)
+        await ring.converge()
+        report = await owner.files.bytes.run()
+        assert report.copies == 1
+        repairs = [e.data for e in owner.node.events.recent() if e.kind == "repair"]
+        actions = [(d["action"], d["peer"]["id"]) for d in repairs]  # type: ignore[index]
+        assert ("holder_gone", peer_id(ring, third)) in actions
+        copied = [d for d in repairs if d["action"] == "copied"]
+        assert len(copied) == 1
+        assert copied[0]["name"] == "kept.bin"
+        tracker = app_context(owner.app).transfers
+        assert tracker is not None
+        (copy,) = [t for t in tracker.snapshot() if t.kind == "repair"]
+        assert (copy.state, copy.bytes_done, copy.bytes_total) == ("done", SIZE, SIZE)
+        live = [e.kind for e in (subscription._items)]
+        assert live.count("transfer.finished") >= 1  # the copy, also told to a live listener
+    finally:
+        for member in ring.members:
+            tracker = app_context(member.app).transfers
+            if tracker is not None:
+                await tracker.close()
+        await ring.close()

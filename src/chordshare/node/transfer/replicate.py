@@ -42,7 +42,7 @@ from chordshare.model.limits import DEFAULT_PROVIDER_TTL
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.observe import peer_data
-from chordshare.node.transfer.tracker import TransferTracker
+from chordshare.node.transfer.tracker import Transfer, TransferTracker, counted
 from chordshare.node.transfer.upload import Uploader, UriOf
 from chordshare.ring import PeerRef
 
@@ -279,22 +279,30 @@ class ByteRepair:
             bytes_total=manifest.size,
             peer=target.grpc_address,
         ) as transfer:
-            await self._copy_to(target, record, alive)
-            transfer.bytes_done = manifest.size  # verified and stored at the target
+            await self._copy_to(target, record, alive, transfer)
 
-    async def _copy_to(self, target: PeerRef, record: FileRecord, alive: set[int]) -> None:
+    async def _copy_to(
+        self,
+        target: PeerRef,
+        record: FileRecord,
+        alive: set[int],
+        transfer: Transfer | None = None,
+    ) -> None:
         """Give ``target`` a pinned copy, verified there piece by piece. From this node's own
         copy when it has one (a cached copy here is pinned in place when the target is this
         node); else relayed from a live holder straight into the target's Upload stream, so
         this node needs no room for a file it only passes on (the target may be this node:
-        the upload then lands in its own store, under its pinned quota)."""
+        the upload then lands in its own store, under its pinned quota). ``transfer``: the
+        tracked repair copy, told the bytes sent."""
         manifest = record.manifest
         path = self.copies.copy_of(manifest)
         if path is not None:
             if target.id == self.me.id:
                 await self.copies.pin(manifest)
+                if transfer is not None:
+                    transfer.bytes_done = manifest.size  # pinned in place: nothing moves
             else:
-                await self.uploader.send(target, path, manifest)
+                await self.uploader.send(target, path, manifest, transfer)
             return
         sources = [
             p
@@ -310,6 +318,9 @@ class ByteRepair:
             peer = PeerRef(source.node_id, source.grpc_address)
             client = self.uploader.client
             chunks = client.download(peer, manifest.content_hash, 0, manifest.pieces)
+            if transfer is not None:
+                transfer.bytes_done = 0  # a relay that failed before starts again
+                chunks = counted(chunks, transfer)
             try:
                 async with aclosing(chunks):
                     holder = await client.upload(target, manifest, chunks)

@@ -20,7 +20,7 @@ import contextlib
 import itertools
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Literal
 
 from chordshare.clock import Clock, SystemClock
@@ -244,9 +244,15 @@ def _describe(error: BaseException | str) -> str:
     return str(error) or type(error).__name__
 
 
-async def counted(chunks: AsyncIterator[Chunk], transfer: Transfer) -> AsyncIterator[Chunk]:
+async def counted(chunks: AsyncIterator[Chunk], transfer: Transfer) -> AsyncGenerator[Chunk, None]:
     """``chunks`` passed through, their bytes added to ``transfer`` (for streams this node
-    relays or reads whole, where no loop of its own sees the chunks)."""
-    async for chunk in chunks:
-        transfer.bytes_done += len(chunk.data)
-        yield chunk
+    relays or reads whole, where no loop of its own sees the chunks). Closing it closes
+    ``chunks`` too, so a stream cut short is ended at once, not when it is collected."""
+    try:
+        async for chunk in chunks:
+            transfer.bytes_done += len(chunk.data)
+            yield chunk
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()

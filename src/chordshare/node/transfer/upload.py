@@ -32,6 +32,7 @@ from chordshare.model.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_PROVIDER_TTL
 from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest, FileRecord, Provider
 from chordshare.model.names import validate_name
 from chordshare.node.ring.lookup import LookupResult
+from chordshare.node.transfer.tracker import Transfer, counted
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.storage.files.pieces import PieceHasher, PieceReader, hash_file
 from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES, Chunk, TransferClient
@@ -173,10 +174,16 @@ class Uploader:
         reasons = "; ".join(f"{a}: {e}" for a, e in failed.items()) or "no holder found"
         return TransferError(f"{name}: not enough holders stored it ({reasons})")
 
-    async def send(self, peer: PeerRef, path: Path, manifest: FileManifest) -> PeerRef:
+    async def send(
+        self, peer: PeerRef, path: Path, manifest: FileManifest, transfer: Transfer | None = None
+    ) -> PeerRef:
         """Stream the file at ``path`` to ``peer``, which stores it as a pinned holder once
-        every piece verified there; the holder as it answered. Raises ChordshareError."""
-        holder = await self.client.upload(peer, manifest, self._chunks(path, manifest))
+        every piece verified there; the holder as it answered. Raises ChordshareError.
+        ``transfer``: a tracked transfer to tell the bytes sent."""
+        chunks = self._chunks(path, manifest)
+        if transfer is not None:
+            chunks = counted(chunks, transfer)
+        holder = await self.client.upload(peer, manifest, chunks)
         if holder.id != peer.id:
             raise TransferError(f"{peer.grpc_address} answered as another node")
         return holder
