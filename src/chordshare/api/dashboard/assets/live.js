@@ -13,6 +13,7 @@ import { debounce } from "./api.js";
 
 const POLL_MS = 2000;
 const RING_SAFETY_MS = 15000; // a ring re-read even without events: a missed one heals
+const TRANSFERS_SAFETY_MS = 2000; // the same for the transfers, while their view is shown
 const KINDS = ["ring.successor", "ring.predecessor", "ring.finger", "peer.seen", "peer.dead",
   "node.leaving", "record.added", "record.removed", "transfer.started", "transfer.progress",
   "transfer.finished", "repair"];
@@ -45,6 +46,9 @@ export function startLive(closedReads) {
   }
   connect();
   setInterval(reloadRing, RING_SAFETY_MS);
+  setInterval(() => {
+    if (!document.getElementById("view-transfers").hidden) loadTransfers();
+  }, TRANSFERS_SAFETY_MS);
   setInterval(loadHealth, 5000);
 }
 

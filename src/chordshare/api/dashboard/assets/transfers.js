@@ -4,7 +4,6 @@
 import { el, failureText, formatBytes, formatRate, getJson, shortId } from "./api.js";
 
 const transfers = new Map(); // id -> Transfer, in the order first seen
-let pending = false;
 
 function row(t) {
   const total = t.bytes_total;
@@ -21,7 +20,6 @@ function row(t) {
 }
 
 function render() {
-  pending = false;
   const list = [...transfers.values()];
   const running = list.filter((t) => t.state === "running");
   const rows = [...running, ...list.filter((t) => t.state !== "running").reverse()];
@@ -30,30 +28,32 @@ function render() {
     `${running.length} running, ${list.length - running.length} finished`;
 }
 
-function schedule() {
-  if (!pending) {
-    pending = true;
-    requestAnimationFrame(render);
-  }
-}
-
 export async function loadTransfers() {
   try {
     const answer = await getJson("/api/v1/transfers");
-    transfers.clear();
-    for (const t of answer.transfers) transfers.set(t.id, t);
+    for (const t of answer.transfers) merge(t);
     render();
   } catch (error) {
     document.getElementById("transfers-status").textContent = `Transfers: ${failureText(error)}`;
   }
 }
 
+// How far a transfer has got: a snapshot read before an event must not undo it.
+function progress(t) {
+  return (t.state === "running" ? 0 : Number.MAX_SAFE_INTEGER / 2) + (t.bytes_done || 0);
+}
+
+function merge(t) {
+  const known = transfers.get(t.id);
+  if (!known || progress(t) >= progress(known)) transfers.set(t.id, t);
+}
+
 // A transfer.started / .progress / .finished event: {"transfer": Transfer}.
 export function transferEvent(data) {
   if (!data || !data.transfer) return;
-  transfers.set(data.transfer.id, data.transfer);
+  merge(data.transfer);
   // keep the last 50 finished, as the node does
   const finished = [...transfers.values()].filter((t) => t.state !== "running");
   for (const t of finished.slice(0, Math.max(0, finished.length - 50))) transfers.delete(t.id);
-  schedule();
+  render(); // progress events come at most ~4/s per transfer: redraw on each
 }
