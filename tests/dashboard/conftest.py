@@ -34,11 +34,6 @@ EXPECT_TIMEOUT = 30_000
 (0.2 s each) plus the page's debounce, on two loaded cores."""
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # also wanted in pyproject's markers list; registered here so --strict-markers accepts it
-    config.addinivalue_line("markers", "browser: tests driving the dashboard in headless Chromium")
-
-
 @dataclass
 class LiveRing:
     cluster: LocalCluster
@@ -93,8 +88,10 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API runs an asyncio loop on this thread while
+    # it is open, and the rest of the worker's tests (asyncio.run, pytest-asyncio) need none.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
