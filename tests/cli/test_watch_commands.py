@@ -90,6 +90,9 @@ def test_an_unreachable_node_is_one_line_and_status_1() -> None:
     assert json.loads(err)["error"] == "PeerUnavailable"
 
 
+STREAM = {"Content-Type": "text/event-stream; charset=utf-8"}
+
+
 def sse(*events: tuple[int, str]) -> bytes:
     """An SSE body of ``(seq, kind)`` events, then a keep-alive comment."""
     out = b""
@@ -105,10 +108,10 @@ def test_the_follower_reconnects_with_last_event_id() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         asked.append(request.headers.get("last-event-id"))
         if len(asked) == 1:
-            return httpx.Response(200, content=sse((1, "a"), (2, "b")))
+            return httpx.Response(200, headers=STREAM, content=sse((1, "a"), (2, "b")))
         if len(asked) == 2:
             raise httpx.ReadError("connection reset", request=request)
-        return httpx.Response(200, content=sse((3, "c")))
+        return httpx.Response(200, headers=STREAM, content=sse((3, "c")))
 
     watch = NodeWatch(
         "http://node.test", transport=httpx.MockTransport(handle), sleep=lambda _: None

@@ -2,7 +2,7 @@
 ``/api/v1/transfers``, ``/api/v1/events``), with the REST client's helpers: the same base URL
 rules, token header and translation of failures into the project's exceptions.
 
-:meth:`NodeWatch.events` follows the Server-Sent Events stream with httpx's streaming and, when
+:meth:`NodeWatch.events` follows the Server-Sent Events stream (httpx-sse) and, when
 the connection drops (or the node ends the stream, as it does for a client that fell behind),
 reconnects with ``Last-Event-ID`` so that the node replays what it still keeps of what was
 missed; after :data:`RECONNECTS` failed attempts in a row it gives up with the last error.
@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import httpx
+from httpx_sse import EventSource, SSEError
 from pydantic import BaseModel, ValidationError
 
 from chordshare.api.schemas.events import EventMessage, NodeStatus, TransferList
@@ -115,16 +116,13 @@ class NodeWatch:
             if answer.status_code != 200:
                 answer.read()
                 raise error_from_response(answer)
-            data: list[str] = []
-            for line in answer.iter_lines():
-                if line:
-                    name, _, value = line.partition(":")
-                    if name == "data":
-                        data.append(value.removeprefix(" "))
-                    continue
-                if data:  # a blank line ends a message; comments (keep-alives) carry no data
-                    yield _message("\n".join(data), where)
-                    data = []
+            # httpx-sse parses the stream (fields, multi-line data, comments as keep-alives)
+            try:
+                for sse in EventSource(answer).iter_sse():
+                    if sse.data:
+                        yield _message(sse.data, where)
+            except SSEError as exc:  # not an event stream at all (e.g. not a chordshare node)
+                raise PeerProtocolError(f"{where}: {exc}") from exc
 
     def close(self) -> None:
         self._http.close()
