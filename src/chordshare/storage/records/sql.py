@@ -311,17 +311,7 @@ class SqliteRecords:
                 + " ORDER BY r.key_id, r.word, r.name, r.content_hash LIMIT :want",
                 params,
             ).fetchall()
-        more = len(rows) > limit
-        page: list[FileRecord] = []
-        used = 0
-        for record in self.build(rows[:limit], now):
-            size = encoded_size(record)
-            if page and used + size > max_bytes:
-                more = True
-                break
-            page.append(record)
-            used += size
-        return RecordPage(tuple(page), more)
+        return cut_page(self.build(rows[:limit], now), len(rows) > limit, max_bytes)
 
     def next_key(self, start: int, end: int, now: float) -> int | None:
         """The first key id with a live record in ``(start, end]``, going clockwise."""
@@ -390,3 +380,18 @@ class SqliteRecords:
             (id_blob(node_id), now),
         ).fetchone()
         return int(row[0])
+
+
+def cut_page(records: Iterable[FileRecord], more: bool, max_bytes: int) -> RecordPage:
+    """A page of ``records`` in order, cut before the first that would take it over
+    ``max_bytes`` of :func:`encoded_size` (the first always goes in); ``more``: rows were left
+    out already."""
+    page: list[FileRecord] = []
+    used = 0
+    for record in records:
+        size = encoded_size(record)
+        if page and used + size > max_bytes:
+            return RecordPage(tuple(page), True)
+        page.append(record)
+        used += size
+    return RecordPage(tuple(page), more)

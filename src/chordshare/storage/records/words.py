@@ -5,8 +5,8 @@ question to the owner of the word's key. Synchronous, on the store's database th
 from __future__ import annotations
 
 from chordshare.model.manifest import FileRecord
-from chordshare.model.records import RecordKey, RecordPage, encoded_size
-from chordshare.storage.records.sql import COLUMNS, LIVE, OFFERED, SqliteRecords
+from chordshare.model.records import RecordKey, RecordPage
+from chordshare.storage.records.sql import COLUMNS, LIVE, OFFERED, SqliteRecords, cut_page
 
 
 def word_page(
@@ -33,17 +33,7 @@ def word_page(
         + " ORDER BY r.name, r.content_hash LIMIT :want",
         params,
     ).fetchall()
-    more = len(rows) > limit
-    page: list[FileRecord] = []
-    used = 0
-    for record in core.build(rows[:limit], now, offered=True):
-        size = encoded_size(record)
-        if page and used + size > max_bytes:
-            more = True
-            break
-        page.append(record)
-        used += size
-    return RecordPage(tuple(page), more)
+    return cut_page(core.build(rows[:limit], now, offered=True), len(rows) > limit, max_bytes)
 
 
 def held(core: SqliteRecords, word: str, name: str, now: float) -> list[FileRecord]:
