@@ -229,3 +229,28 @@ async def test_a_repair_copy_is_a_repair_event_and_a_tracked_transfer(tmp_path: 
             if tracker is not None:
                 await tracker.close()
         await ring.close()
+
+
+async def test_an_upload_through_a_node_is_a_transfer_of_that_node(tmp_path: Path) -> None:
+    """The entry node of a REST upload shows it, whether or not it is one of the holders."""
+    ring = await make_ring(tmp_path / "upload", 5)
+    try:
+        for member in ring.members:
+            watch(ring, member)
+        holders = [ring.member(i) for i in ring.holders("in.bin", 3)]
+        entry = next(m for m in ring.members if all(m is not h for h in holders))
+        content = random.Random(4).randbytes(SIZE)
+        async with entry.http() as http:
+            answer = await http.put("/api/v1/network/files/in.bin", content=content)
+            assert answer.status_code == 201, answer.text
+            shown = (await http.get("/api/v1/transfers")).json()["transfers"]
+        uploads = [t for t in shown if t["kind"] == "upload" and t["name"] == "in.bin"]
+        assert [(t["state"], t["bytes_done"], t["bytes_total"]) for t in uploads] == [
+            ("done", SIZE, SIZE)
+        ]
+    finally:
+        for member in ring.members:
+            tracker = app_context(member.app).transfers
+            if tracker is not None:
+                await tracker.close()
+        await ring.close()

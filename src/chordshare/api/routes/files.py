@@ -12,6 +12,7 @@ ever read from paths the node's index or blob store hold, never from a path buil
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
@@ -20,7 +21,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from chordshare.api.auth import WRITE_ACCESS, auth_responses
-from chordshare.api.deps import FilesDep, NodeDep
+from chordshare.api.deps import ContextDep, FilesDep, NodeDep
 from chordshare.api.errors import error_response, error_responses
 from chordshare.api.routes import search as search_routes
 from chordshare.api.schemas.files import (
@@ -46,6 +47,7 @@ from chordshare.errors import (
     TransferError,
 )
 from chordshare.model.names import validate_name
+from chordshare.node.transfer.tracker import Transfer, TransferTracker
 from chordshare.node.transfer.upload import UploadResult
 from chordshare.ring import IdSpace
 from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
@@ -199,22 +201,24 @@ async def get_network_file(
     dependencies=WRITE_ACCESS,
 )
 async def put_network_file(
-    request: Request, node: NodeDep, files: FilesDep, name: NamePath
+    request: Request, context: ContextDep, files: FilesDep, name: NamePath
 ) -> Response | UploadAnswer:
     name = name_from_path(request, NETWORK_FILES_PATH)
     limit = files.max_file_bytes
     declared = _content_length(request)
     if declared is not None and declared > limit:
         return too_large(name, limit)
+    client = request.client.host if request.client is not None else None
     try:
-        result = await files.upload(name, _bounded_body(request, name, limit))
+        with _tracked_upload(context.transfers, name, declared, client) as transfer:
+            result = await files.upload(name, _bounded_body(request, name, limit, transfer))
     except LimitExceeded:
         return too_large(name, limit)
     except ClientDisconnect as exc:
         raise InvalidInput("the client went away before the request body ended") from exc
     except TransferError as exc:
         raise PeerUnavailable(str(exc)) from exc
-    return upload_answer(node.space, result)
+    return upload_answer(context.node.space, result)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -258,14 +262,27 @@ def _content_length(request: Request) -> int | None:
     return int(text)
 
 
-async def _bounded_body(request: Request, name: str, limit: int) -> AsyncIterator[bytes]:
-    """The request body as it arrives; LimitExceeded as soon as it passes ``limit`` bytes (the
-    rest is never read)."""
+def _tracked_upload(
+    tracker: TransferTracker | None, name: str, declared: int | None, client: str | None
+) -> AbstractContextManager[Transfer | None]:
+    """The upload received through this node, shown in its transfers (none without a tracker)."""
+    if tracker is None:
+        return nullcontext()
+    return tracker.track("upload", name=name, bytes_total=declared, peer=client)
+
+
+async def _bounded_body(
+    request: Request, name: str, limit: int, transfer: Transfer | None = None
+) -> AsyncIterator[bytes]:
+    """The request body as it arrives, counted into ``transfer``; LimitExceeded as soon as it
+    passes ``limit`` bytes (the rest is never read)."""
     received = 0
     async for block in request.stream():
         received += len(block)
         if received > limit:
             raise LimitExceeded(f"{name} is over this node's limit of {limit} bytes")
+        if transfer is not None:
+            transfer.bytes_done = received
         if block:
             yield block
 
