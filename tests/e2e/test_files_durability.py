@@ -26,10 +26,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from chordshare.cli.launcher import LocalCluster, NodeProcess, NotYet, wait_until
+from chordshare.cli.launcher import LocalCluster, NodeProcess, NotYet, fixed_port, wait_until
 from chordshare.node.records.jobs import REPAIR_EVERY
 from chordshare.node.ring.settings import RingSettings
-from chordshare.service.sockets import reserve_port
 from tests.e2e.durability_helpers import (
     KIB,
     PIECE_SIZE,
@@ -182,10 +181,7 @@ def test_a_restarted_node_keeps_its_holdings(ring: LocalCluster) -> None:
     top_up(cluster, FIRST_RING, rng)
     # A fixed gRPC port, as a deployed node has: the node keeps its id across restarts.
     host = f"127.0.0.{cluster.first_address + len(cluster.nodes)}"
-    reserved = reserve_port(host, "grpc")
-    port = reserved.getsockname()[1]
-    reserved.close()
-    keeper = cluster.add([rng.choice(cluster.live())], grpc_port=port)
+    keeper = cluster.add([rng.choice(cluster.live())], grpc_port=fixed_port(host))
     assert keeper.host == host
     cluster.launch(keeper)
     cluster.wait_ready([keeper], START_TIMEOUT)

@@ -14,8 +14,9 @@ port is 0 in the config; the node reports the port it bound in its ready line, w
 :meth:`LocalCluster.wait_ready` reads.
 
 With ``peer_tls`` the cluster makes a CA in the work directory and a certificate for each node,
-which must name the node's gRPC address: the port is then picked (bound, released) when the
-node is added, and the node binds it on its own loopback address when it starts.
+which must name the node's gRPC address: the port is then picked when the node is added
+(:func:`fixed_port`: below the kernel's ephemeral range, so no other process is handed it in
+between), and the node binds it on its own loopback address when it starts.
 
 Waiting is on conditions, never a fixed sleep: :func:`wait_until` checks a condition every
 :data:`~chordshare.cli.node_process.POLL` seconds (the only pause) up to a deadline, and
@@ -26,8 +27,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import secrets
+import socket
 import subprocess
 import time
 from collections.abc import Iterable
@@ -44,13 +47,17 @@ from chordshare.ring.oracle import RingOracle
 from chordshare.service import certs
 from chordshare.service.sockets import reserve_port
 
-__all__ = ["LocalCluster", "NodeProcess", "NotYet", "node_command", "wait_until"]
+__all__ = ["LocalCluster", "NodeProcess", "NotYet", "fixed_port", "node_command", "wait_until"]
 """The process and polling helpers live in :mod:`chordshare.cli.node_process`; the tests, the
 demo and the benchmarks take them from here with the cluster."""
 
 READY_LINE = re.compile(r" ready grpc=\S+:(?P<grpc_port>\d+) http=\S+:(?P<http_port>\d+) ")
 """What the node prints on stdout once it has joined (see ``NodeService``), with the ports it
 serves on."""
+
+FIXED_PORT_FLOOR = 20000
+"""Ports picked in advance (:func:`fixed_port`) are at or above this one, clear of the well
+known and registered services most often run on a machine."""
 
 LOOPBACK_FIRST = 2
 """127.0.0.1 is left to everything else on the machine; nodes start at 127.0.0.2."""
@@ -95,7 +102,7 @@ class LocalCluster:
 
     def _tls_values(self, name: str, host: str, overrides: dict[str, Any]) -> dict[str, Any]:
         """The gRPC port and TLS files of a new node of a TLS cluster."""
-        port = overrides.get("grpc_port") or _free_port(host)
+        port = overrides.get("grpc_port") or fixed_port(host)
         files = certs.issue_node(self.pki, f"{host}:{port}", self.pki, name=name, force=True)
         return {
             "grpc_port": port,
@@ -293,10 +300,31 @@ class LocalCluster:
         self.close()
 
 
-def _free_port(host: str) -> int:
-    """A port free on ``host`` now (bound by the kernel's choice, then released)."""
-    with reserve_port(host, "gRPC") as sock:
-        return int(sock.getsockname()[1])
+def fixed_port(host: str, rng: random.Random | None = None) -> int:
+    """A port free on ``host`` now, for a node that must bind a port known in advance (one
+    named in its certificate, or kept across restarts). It is taken below the kernel's
+    ephemeral range, which the kernel never hands out by itself: a port picked inside it and
+    released could be given to another process's ``bind(0)`` before the node binds it."""
+    pick = rng or random.SystemRandom()
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = pick.randrange(FIXED_PORT_FLOOR, low)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise NodeFailed(f"no free port on {host} between {FIXED_PORT_FLOOR} and {low}")
+
+
+def _ephemeral_low() -> int:
+    """The lowest port of the kernel's ephemeral range (Linux; its default elsewhere)."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return max(FIXED_PORT_FLOOR + 100, int(text.split()[0]))
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def dumps(values: dict[str, Any], fmt: str) -> str:
