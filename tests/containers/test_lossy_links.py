@@ -81,18 +81,21 @@ def test_lookups_succeed_under_ten_percent_loss(ring: list[Node], lossy: None) -
     assert wrong == []
 
 
-def test_a_one_way_partition_misplaces_only_the_cut_off_arc(ring: list[Node]) -> None:
+def test_a_one_way_partition_misplaces_only_the_two_cut_arcs(ring: list[Node]) -> None:
     """Every packet from ``sender`` to ``deaf``, its successor, is dropped; the other way works.
     TCP needs both ways, so to these two the link is down while the rest of the ring reaches
     both: connectivity is no longer transitive. ``sender`` declares ``deaf`` dead and takes the
-    next node as its successor; the others keep ``deaf``. A known limit of Chord's lookups (and
-    of ours): keys of ``deaf``'s arc looked up through ``sender`` are answered with another node
-    (most often ``deaf``'s successor). This test states that limit: every lookup is answered,
-    only keys of that arc may be misplaced, and the ring is whole once the link is back."""
+    next node as its successor; ``deaf`` forgets ``sender`` as its predecessor; the others keep
+    both. A known limit of Chord's lookups (and of ours): each of the two cannot reach the
+    other, so it cannot tell the other's silence from a crash, and keys of the other's arc
+    looked up through it are answered with the node that would own them after such a crash
+    (``deaf``'s arc through ``sender``: most often ``deaf``'s successor; ``sender``'s arc through
+    ``deaf``: ``deaf`` itself). This test states that limit: every lookup is answered, only keys
+    of those two arcs may be misplaced, and the ring is whole once the link is back."""
     ids = wait_for("ring", lambda: whole(ring[0], SIZE), 60)
     by_id = {n.get("/api/v1/node")["id"]: n for n in ring}
-    sender, deaf = by_id[ids[1]], by_id[ids[2]]
-    sender_id, deaf_id = ids[1], ids[2]
+    before, sender_id, deaf_id = ids[0], ids[1], ids[2]
+    sender, deaf = by_id[sender_id], by_id[deaf_id]
     rule = ["INPUT", "-s", sender.ip, "-j", "DROP"]
     deaf.iptables("-I", *rule)
     try:
@@ -105,11 +108,12 @@ def test_a_one_way_partition_misplaces_only_the_cut_off_arc(ring: list[Node]) ->
     print(
         f"\none-way partition to a successor: {LOOKUPS} lookups in {took:.1f}s, "
         f"{first_failed} first tries failed, {failed} failed after {TRIES} tries, "
-        f"{len(wrong)} wrong owners (all in the cut-off arc)"
+        f"{len(wrong)} wrong owners (all in the two cut arcs)"
     )
     assert failed == 0
     for key, _ in wrong:
-        assert brute_force_owner(key, [sender_id, deaf_id]) == deaf_id, key  # in (sender, deaf]
+        # in (before, deaf]: the arc of sender or of deaf
+        assert brute_force_owner(key, [before, deaf_id]) == deaf_id, key
     began = time.monotonic()
     for node in ring:
         wait_for(f"{node.name} sees the whole ring", lambda n=node: whole(n, SIZE), 120)

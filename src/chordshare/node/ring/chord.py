@@ -186,6 +186,7 @@ class ChordNode:
             on_peer_failed=self._finger_failed,
             derives=self.checks.derives,
             own_successors=self.table.successors.peers,
+            own_predecessor=lambda: self.table.predecessor,
         )
         try:
             result = await lookup.run(key, start)

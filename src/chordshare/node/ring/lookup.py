@@ -87,6 +87,7 @@ class IterativeLookup:
         on_peer_failed: Callable[[PeerRef], None] | None = None,
         derives: Callable[[PeerRef], bool] | None = None,
         own_successors: Callable[[], Sequence[PeerRef]] | None = None,
+        own_predecessor: Callable[[], PeerRef | None] | None = None,
     ) -> None:
         self.space = space
         self.confirm = failover if confirm is None else confirm
@@ -98,6 +99,7 @@ class IterativeLookup:
         self.max_hops = max_hops
         self.failover = failover
         self.on_peer_failed = on_peer_failed
+        self.own_predecessor = own_predecessor
         self.excluded: set[int] = set()
         self.path: list[PeerRef] = []
         self.hops = 0
@@ -105,7 +107,10 @@ class IterativeLookup:
         self.refused = 0
         self.distrusted: set[int] = set()
         """Responders refused by a check: alive, so excluded as liars rather than as dead."""
-        """Responders whose answers failed a check."""
+        self.failed: set[int] = set()
+        """Peers excluded because a call to them failed in this lookup."""
+        self.second_chances: set[int] = set()
+        """Failed peers asked once more because a neighbour still knows them alive."""
         self.start: PeerRef | None = None
         self.check = StepCheck(space, client, origin, derives, own_successors)
 
@@ -238,6 +243,15 @@ class IterativeLookup:
             if checked and moves and peers[0] == self.origin:
                 raise Refused(peers[0])  # walked back to us: we know we do not own the key
             if peers[0] == self.origin or (peers[0] == responder and not checked):
+                ours = self.own_predecessor() if self.own_predecessor is not None else None
+                if (
+                    peers[0] == self.origin
+                    and ours is not None
+                    and await self._back_from_silence(ours, key, self.origin, responder)
+                ):
+                    peers = [ours, *peers]  # one call to it was lost, it is not dead
+                    moves += 1
+                    continue
                 return peers  # our own or the responder's state: already first-hand
             owner = peers[0]
             try:
@@ -253,6 +267,10 @@ class IterativeLookup:
             pred = info.predecessor
             if checked and pred is not None and not self.check.derives(pred):
                 raise Refused(owner)
+            if pred is not None and await self._back_from_silence(pred, key, owner, responder):
+                peers = [pred, *peers]  # one call to it was lost, it is not dead
+                moves += 1
+                continue
             if (
                 checked
                 and owner == responder
@@ -288,8 +306,38 @@ class IterativeLookup:
             raise Refused(peers[0])  # no owner confirmed within the moves allowed
         return peers
 
+    async def _back_from_silence(
+        self, pred: PeerRef, key: int, owner: PeerRef, responder: PeerRef
+    ) -> bool:
+        """Whether ``pred``, which failed a call in this lookup, answers a second one. Asked
+        only when the key falls to it (not in ``(pred, owner]``) and ``owner``, its successor,
+        still names it as predecessor: a lost packet is not a crash, and on a lossy link the
+        next node named in its place would be a wrong owner. A crashed node fails the second
+        call too (its successor drops it within a predecessor check), and each peer gets one
+        second chance per lookup."""
+        size = self.space.size
+        if (
+            pred.id not in self.failed
+            or pred.id in self.second_chances
+            or in_half_open(key, pred.id, owner.id, size)
+            or not in_open(pred.id, responder.id, owner.id, size)
+        ):
+            return False
+        self.second_chances.add(pred.id)
+        try:
+            info = await self.client.get_node_info(pred)
+        except PeerError:
+            self.timeouts += 1
+            return False
+        if info.peer.id != pred.id:
+            return False
+        self.failed.discard(pred.id)
+        self.excluded.discard(pred.id)
+        return True
+
     def _failed(self, peer: PeerRef) -> None:
         self.timeouts += 1
+        self.failed.add(peer.id)
         self.excluded.add(peer.id)
         if self.on_peer_failed is not None:
             self.on_peer_failed(peer)

@@ -75,6 +75,7 @@ class MemoryNetwork:
         self._crashed: set[str] = set()
         self._group: dict[str, int] = {}
         self._delay: dict[str, float] = {}
+        self._lose: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
 
@@ -122,6 +123,15 @@ class MemoryNetwork:
         else:
             self._delay[address] = seconds
 
+    def lose_next(self, address: str, calls: int = 1) -> None:
+        """The next ``calls`` calls to ``address`` time out, as calls whose packets a lossy link
+        dropped (the node itself stays up and answers the call after them)."""
+        self._lose[address] += calls
+
+    def losses_pending(self, address: str) -> int:
+        """Calls to ``address`` still to be lost (0 once the lost calls were made)."""
+        return self._lose[address]
+
     def client(self, source: str) -> MemoryPeerClient:
         """A PeerClient whose calls originate at ``source`` (used for partitions)."""
         return MemoryPeerClient(self, source)
@@ -153,8 +163,13 @@ class MemoryNetwork:
                 peer.grpc_address,
                 method,
             )
-        if self._group.get(source, 0) != self._group.get(peer.grpc_address, 0) or (
-            self.loss and self.rng.random() < self.loss
+        lost = self._lose[peer.grpc_address] > 0
+        if lost:
+            self._lose[peer.grpc_address] -= 1
+        if (
+            lost
+            or self._group.get(source, 0) != self._group.get(peer.grpc_address, 0)
+            or (self.loss and self.rng.random() < self.loss)
         ):
             raise await self._timeout(peer, method, self.rpc_timeout)
         wait = self._delay.get(peer.grpc_address, 0.0)
