@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
-from chordshare.api.schemas.ring import ErrorBody
 from chordshare.client.grpc_port import grpc_port_message, speaks_http2
 from chordshare.errors import (
     ChordshareError,
@@ -29,6 +27,9 @@ from chordshare.errors import (
     PeerUnavailable,
     TransferError,
 )
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
     cls.__name__: cls
@@ -51,7 +52,7 @@ REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
 Local-only failures of the remote node (ConfigError, StorageError) are not re-raised as if they
 were ours: they fall back to the status mapping."""
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 class AccessDenied(InvalidInput):
@@ -108,6 +109,11 @@ def _describe(exc: Exception) -> str:
 
 def error_from_response(response: httpx.Response) -> ChordshareError:
     """The exception an error response stands for, carrying the server's ``detail``."""
+    # pydantic and the schemas are imported once an answer is in, not before the request
+    from pydantic import ValidationError
+
+    from chordshare.api.schemas.ring import ErrorBody
+
     status = response.status_code
     try:
         body = ErrorBody.model_validate_json(response.content)
@@ -133,6 +139,9 @@ def error_from_response(response: httpx.Response) -> ChordshareError:
 
 
 def decode(response: httpx.Response, model: type[M]) -> M:
+    """The answer as ``model``, or the exception an error response stands for."""
+    from pydantic import ValidationError
+
     if not response.is_success:
         raise error_from_response(response)
     try:

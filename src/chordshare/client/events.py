@@ -14,13 +14,12 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import httpx
 from httpx_sse import EventSource, SSEError
-from pydantic import BaseModel, ValidationError
 
-from chordshare.api.schemas.events import EventMessage, NodeStatus, TransferList
+from chordshare.client.lazy import lazy_module
 from chordshare.client.rest import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -30,9 +29,18 @@ from chordshare.client.rest import (
     normalize_base_url,
     translate_transport_errors,
 )
+from chordshare.client.transports import sync_transport
 from chordshare.errors import PeerError, PeerProtocolError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chordshare.api.schemas import events as wire
+    from chordshare.api.schemas.events import EventMessage, NodeStatus, TransferList
+else:  # loaded once an answer is in (see chordshare.client.lazy)
+    wire = lazy_module("chordshare.api.schemas.events")
+
+M = TypeVar("M", bound="BaseModel")
 
 RECONNECTS = 5
 """Failed connection attempts in a row before :meth:`NodeWatch.events` gives up: a node
@@ -69,19 +77,19 @@ class NodeWatch:
                 headers=auth_headers(token),
                 transport=transport
                 if transport is not None
-                else httpx.HTTPTransport(retries=DEFAULT_RETRIES),
+                else sync_transport(self.base_url, DEFAULT_RETRIES),
             )
 
-    def _get(self, path: str, model: type[M]) -> M:
+    def _get(self, path: str, model: Callable[[], type[M]]) -> M:
         with translate_transport_errors(f"GET {self.base_url}{path}"):
             response = self._http.get(path)
-        return decode(response, model)
+        return decode(response, model())
 
     def status(self) -> NodeStatus:
-        return self._get("/api/v1/status", NodeStatus)
+        return self._get("/api/v1/status", lambda: wire.NodeStatus)
 
     def transfers(self) -> TransferList:
-        return self._get("/api/v1/transfers", TransferList)
+        return self._get("/api/v1/transfers", lambda: wire.TransferList)
 
     def events(self, since: int | None = None) -> Iterator[EventMessage]:
         """The node's events as they happen (after ``since``, if given, those it still keeps
@@ -140,7 +148,9 @@ class NodeWatch:
 
 
 def _message(text: str, where: str) -> EventMessage:
+    from pydantic import ValidationError
+
     try:
-        return EventMessage.model_validate(json.loads(text))
+        return wire.EventMessage.model_validate(json.loads(text))
     except (ValueError, ValidationError) as exc:
         raise PeerProtocolError(f"{where}: an event that is not an event: {text[:80]!r}") from exc

@@ -17,26 +17,29 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
-from pydantic import BaseModel
 
-from chordshare.api.schemas.files import (
-    CONTENT_HASH_HEADER,
-    FILES_PATH,
-    NETWORK_FILES_PATH,
-    HeldFiles,
-    NetworkFile,
-    NetworkFileNames,
-    UploadAnswer,
-    content_path,
-    network_file_path,
-)
-from chordshare.api.schemas.search import SEARCH_PATH, SearchAnswer
 from chordshare.client.errors import decode, error_from_response, translate_transport_errors
+from chordshare.client.lazy import lazy_module
 from chordshare.model.names import validate_name
 from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chordshare.api.schemas import files as wire
+    from chordshare.api.schemas import search as search_wire
+    from chordshare.api.schemas.files import HeldFiles, NetworkFile, NetworkFileNames, UploadAnswer
+    from chordshare.api.schemas.search import SearchAnswer
+else:  # loaded when first used (see chordshare.client.lazy)
+    wire = lazy_module("chordshare.api.schemas.files")
+    search_wire = lazy_module("chordshare.api.schemas.search")
+
+SEARCH_PATH = "/api/v1/network/search"
+"""The search route (``chordshare.api.schemas.search.SEARCH_PATH``, which ``tests/cli`` checks
+it equals), spelled here so that a search is sent before the search schemas are loaded."""
 
 TRANSFER_TIMEOUT = 600.0
 """Seconds ``put`` and ``content`` wait for the node's answer: it stores the file on its holders
@@ -54,7 +57,7 @@ Progress = Callable[[int], None]
 ByteRange = tuple[int, int | None]
 """(first, last) byte offsets, inclusive as in HTTP; last None for the rest of the file."""
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ class Content:
     @property
     def content_hash(self) -> str:
         """The content hash (hex) of the file these bytes belong to."""
-        return str(self.response.headers.get(CONTENT_HASH_HEADER, ""))
+        return str(self.response.headers.get(wire.CONTENT_HASH_HEADER, ""))
 
     @property
     def size(self) -> int:
@@ -94,28 +97,34 @@ class FilesMethods:
     _http: httpx.Client
     base_url: str
 
-    def _get(self, path: str, model: type[M], params: dict[str, str | int] | None = None) -> M:
+    def _get(
+        self, path: str, model: Callable[[], type[M]], params: dict[str, str | int] | None = None
+    ) -> M:
         with translate_transport_errors(f"GET {self.base_url}{path}"):
             response = self._http.get(path, params=params)
-        return decode(response, model)
+        return decode(response, model())
 
     def files(self) -> HeldFiles:
         """``GET /api/v1/files``: the files this node shares or holds."""
-        return self._get(FILES_PATH, HeldFiles)
+        return self._get(wire.FILES_PATH, lambda: wire.HeldFiles)
 
     def network_file(self, name: str) -> NetworkFile:
         """``GET /api/v1/network/files/{name}``: the record(s) with their providers (NotFound
         if the network knows no such name)."""
-        return self._get(network_file_path(validate_name(name)), NetworkFile)
+        return self._get(wire.network_file_path(validate_name(name)), lambda: wire.NetworkFile)
 
     def network_files(self, after: str = "", limit: int | None = None) -> NetworkFileNames:
         """One page of the names known to the network (``after``: the last page's
         ``next_after``)."""
-        return self._get(NETWORK_FILES_PATH, NetworkFileNames, _page(after, limit))
+        return self._get(
+            wire.NETWORK_FILES_PATH, lambda: wire.NetworkFileNames, _page(after, limit)
+        )
 
     def search(self, query: str, offset: int = 0, limit: int | None = None) -> SearchAnswer:
         """``GET /api/v1/network/search``: one page of the names with every word of ``query``."""
-        return self._get(SEARCH_PATH, SearchAnswer, _search_page(query, offset, limit))
+        return self._get(
+            SEARCH_PATH, lambda: search_wire.SearchAnswer, _search_page(query, offset, limit)
+        )
 
     def put(
         self,
@@ -129,7 +138,7 @@ class FilesMethods:
         """``PUT /api/v1/network/files/{name}``: upload into the network through this node; the
         answer names the holders. ``size`` is sent as Content-Length (known by itself for bytes
         and paths), so a node whose limit it exceeds refuses at once (LimitExceeded)."""
-        path, headers = network_file_path(validate_name(name)), _put_headers(data, size)
+        path, headers = wire.network_file_path(validate_name(name)), _put_headers(data, size)
         with translate_transport_errors(f"PUT {self.base_url}{path}"):
             response = self._http.put(
                 path,
@@ -137,7 +146,7 @@ class FilesMethods:
                 headers=headers,
                 timeout=_long(self._http.timeout, timeout),
             )
-        return decode(response, UploadAnswer)
+        return decode(response, wire.UploadAnswer)
 
     @contextmanager
     def content(
@@ -174,23 +183,29 @@ class AsyncFilesMethods:
     base_url: str
 
     async def _get(
-        self, path: str, model: type[M], params: dict[str, str | int] | None = None
+        self, path: str, model: Callable[[], type[M]], params: dict[str, str | int] | None = None
     ) -> M:
         with translate_transport_errors(f"GET {self.base_url}{path}"):
             response = await self._http.get(path, params=params)
-        return decode(response, model)
+        return decode(response, model())
 
     async def files(self) -> HeldFiles:
-        return await self._get(FILES_PATH, HeldFiles)
+        return await self._get(wire.FILES_PATH, lambda: wire.HeldFiles)
 
     async def network_file(self, name: str) -> NetworkFile:
-        return await self._get(network_file_path(validate_name(name)), NetworkFile)
+        return await self._get(
+            wire.network_file_path(validate_name(name)), lambda: wire.NetworkFile
+        )
 
     async def network_files(self, after: str = "", limit: int | None = None) -> NetworkFileNames:
-        return await self._get(NETWORK_FILES_PATH, NetworkFileNames, _page(after, limit))
+        return await self._get(
+            wire.NETWORK_FILES_PATH, lambda: wire.NetworkFileNames, _page(after, limit)
+        )
 
     async def search(self, query: str, offset: int = 0, limit: int | None = None) -> SearchAnswer:
-        return await self._get(SEARCH_PATH, SearchAnswer, _search_page(query, offset, limit))
+        return await self._get(
+            SEARCH_PATH, lambda: search_wire.SearchAnswer, _search_page(query, offset, limit)
+        )
 
     async def put(
         self,
@@ -202,7 +217,7 @@ class AsyncFilesMethods:
         on_progress: Progress | None = None,
     ) -> UploadAnswer:
         """As :meth:`FilesMethods.put`; ``data`` may also be an async iterable of blocks."""
-        path, headers = network_file_path(validate_name(name)), _put_headers(data, size)
+        path, headers = wire.network_file_path(validate_name(name)), _put_headers(data, size)
         with translate_transport_errors(f"PUT {self.base_url}{path}"):
             response = await self._http.put(
                 path,
@@ -210,7 +225,7 @@ class AsyncFilesMethods:
                 headers=headers,
                 timeout=_long(self._http.timeout, timeout),
             )
-        return decode(response, UploadAnswer)
+        return decode(response, wire.UploadAnswer)
 
     @asynccontextmanager
     async def content(
@@ -272,7 +287,7 @@ def _content_request(
         headers["Range"] = f"bytes={first}-{'' if last is None else last}"
     return http.build_request(
         "GET",
-        content_path(validate_name(name)),
+        wire.content_path(validate_name(name)),
         params={"content_hash": content_hash} if content_hash else None,
         headers=headers,
         timeout=_long(http.timeout, timeout),

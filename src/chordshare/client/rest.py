@@ -29,22 +29,13 @@ the async client) and then configure retries on it themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel
 
-from chordshare.api.schemas.ops import RescanAnswer
-from chordshare.api.schemas.ring import (
-    Health,
-    LeaveAccepted,
-    LookupAnswer,
-    NodeView,
-    PeerList,
-    RingWalk,
-)
 from chordshare.client.errors import (
     REMOTE_ERRORS,
     AccessDenied,
@@ -53,6 +44,25 @@ from chordshare.client.errors import (
     translate_transport_errors,
 )
 from chordshare.client.files import AsyncFilesMethods, FilesMethods
+from chordshare.client.lazy import lazy_module
+from chordshare.client.transports import async_transport, sync_transport
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chordshare.api.schemas import ops, ring
+    from chordshare.api.schemas.ops import RescanAnswer
+    from chordshare.api.schemas.ring import (
+        Health,
+        LeaveAccepted,
+        LookupAnswer,
+        NodeView,
+        PeerList,
+        RingWalk,
+    )
+else:  # loaded once an answer is in (see chordshare.client.lazy)
+    ops = lazy_module("chordshare.api.schemas.ops")
+    ring = lazy_module("chordshare.api.schemas.ring")
 
 __all__ = [
     "REMOTE_ERRORS",
@@ -74,51 +84,54 @@ DEFAULT_RETRIES = 2
 """Extra connection attempts: enough to ride over a node that is still binding its port during a
 restart, few enough that a dead seed is reported within seconds."""
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 @dataclass(frozen=True, slots=True)
 class _Call(Generic[M]):
-    """One REST call: what to send and what model the answer must fit."""
+    """One REST call: what to send and what model the answer must fit (named by a function,
+    called once the answer is in)."""
 
     method: str
     path: str
-    model: type[M]
+    model: Callable[[], type[M]]
     params: dict[str, str | int] = field(default_factory=dict)
 
 
 def _node() -> _Call[NodeView]:
-    return _Call("GET", "/api/v1/node", NodeView)
+    return _Call("GET", "/api/v1/node", lambda: ring.NodeView)
 
 
 def _peers() -> _Call[PeerList]:
-    return _Call("GET", "/api/v1/peers", PeerList)
+    return _Call("GET", "/api/v1/peers", lambda: ring.PeerList)
 
 
 def _lookup(key: str) -> _Call[LookupAnswer]:
     # The query form carries every key, including "." and ".." that a URL path cannot.
-    return _Call("GET", "/api/v1/lookup", LookupAnswer, {"key": key})
+    return _Call("GET", "/api/v1/lookup", lambda: ring.LookupAnswer, {"key": key})
 
 
 def _lookup_id(key_id: int | str) -> _Call[LookupAnswer]:
     ident = format(key_id, "x") if isinstance(key_id, int) else key_id
-    return _Call("GET", "/api/v1/lookup", LookupAnswer, {"id": ident})
+    return _Call("GET", "/api/v1/lookup", lambda: ring.LookupAnswer, {"id": ident})
 
 
 def _ring(limit: int | None) -> _Call[RingWalk]:
-    return _Call("GET", "/api/v1/ring", RingWalk, {} if limit is None else {"limit": limit})
+    return _Call(
+        "GET", "/api/v1/ring", lambda: ring.RingWalk, {} if limit is None else {"limit": limit}
+    )
 
 
 def _leave() -> _Call[LeaveAccepted]:
-    return _Call("POST", "/api/v1/leave", LeaveAccepted)
+    return _Call("POST", "/api/v1/leave", lambda: ring.LeaveAccepted)
 
 
 def _rescan() -> _Call[RescanAnswer]:
-    return _Call("POST", "/api/v1/rescan", RescanAnswer)
+    return _Call("POST", "/api/v1/rescan", lambda: ops.RescanAnswer)
 
 
 def _health() -> _Call[Health]:
-    return _Call("GET", "/healthz", Health)
+    return _Call("GET", "/healthz", lambda: ring.Health)
 
 
 def auth_headers(token: str | None) -> dict[str, str]:
@@ -154,13 +167,13 @@ class NodeApi(FilesMethods):
                 headers=auth_headers(token),
                 transport=transport
                 if transport is not None
-                else httpx.HTTPTransport(retries=retries),
+                else sync_transport(self.base_url, retries),
             )
 
     def _send(self, call: _Call[M]) -> M:
         with translate_transport_errors(f"{call.method} {self.base_url}{call.path}"):
             response = self._http.request(call.method, call.path, params=call.params)
-        return decode(response, call.model)
+        return decode(response, call.model())
 
     def node(self) -> NodeView:
         """``GET /api/v1/node``: identity and tables (the discovery document)."""
@@ -223,16 +236,14 @@ class AsyncNodeApi(AsyncFilesMethods):
                 timeout=timeout,
                 headers=auth_headers(token),
                 transport=(
-                    transport
-                    if transport is not None
-                    else httpx.AsyncHTTPTransport(retries=retries)
+                    transport if transport is not None else async_transport(self.base_url, retries)
                 ),
             )
 
     async def _send(self, call: _Call[M]) -> M:
         with translate_transport_errors(f"{call.method} {self.base_url}{call.path}"):
             response = await self._http.request(call.method, call.path, params=call.params)
-        return decode(response, call.model)
+        return decode(response, call.model())
 
     async def node(self) -> NodeView:
         """``GET /api/v1/node``: identity and tables (the discovery document)."""
