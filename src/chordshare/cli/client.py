@@ -18,27 +18,29 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from chordshare.cli import render
-from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
-from chordshare.cli.node_process import wait_until
-from chordshare.cli.render import plural
-from chordshare.cli.report import json_errors
+from chordshare.cli.report import RUNTIME_ERROR_STATUS, fail, json_errors
 from chordshare.client.errors import AccessDenied
+from chordshare.client.lazy import lazy_module
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, PeerProtocolError, PeerTimeout, PeerUnavailable
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.table import Table
+
+    from chordshare.cli import render
+else:  # rich and the tables are loaded only to print one, after the node has answered
+    render = lazy_module("chordshare.cli.render")
 
 DEFAULT_NODE = "http://127.0.0.1:8000"
 TIMEOUT = 10.0
 """Seconds per request phase: a walk of a large ring is the slowest answer."""
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 NodeOption = Annotated[
     str,
@@ -125,9 +127,12 @@ def connected(node: str, token: str | None = None) -> Iterator[NodeApi]:
 
 
 def show(answer: M, as_json: bool, table: Callable[[M], Table]) -> None:
+    """Print ``answer`` as JSON, or as the rich table ``table`` makes of it."""
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
+        from rich.console import Console
+
         Console().print(table(answer))
 
 
@@ -139,7 +144,7 @@ def ring(
 ) -> None:
     """Walk the ring along successors, starting at the node asked."""
     with connected(node) as api:
-        show(api.ring(limit), as_json, render.ring_table)
+        show(api.ring(limit), as_json, lambda walk: render.ring_table(walk))
 
 
 @app.command("lookup")
@@ -157,7 +162,7 @@ def lookup(
 def peers(node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False) -> None:
     """The peers the node knows (successors, fingers, predecessor)."""
     with connected(node) as api:
-        show(api.peers(), as_json, render.peers_table)
+        show(api.peers(), as_json, lambda peers: render.peers_table(peers))
 
 
 @app.command("leave")
@@ -199,6 +204,7 @@ def leave(
 def wait_stopped(api: NodeApi, timeout: float) -> Literal["stopped", "leaving"]:
     """Poll ``/healthz`` until the node stops answering (``stopped``), at most ``timeout``
     seconds (then ``leaving``: it still answers, its hand-over not done)."""
+    from chordshare.cli.node_process import wait_until
 
     def gone() -> bool | None:
         try:
@@ -233,11 +239,13 @@ def rescan(
     for name in answer.withdrawn:
         typer.echo(f"withdrew {name}")
     changes = len(answer.published) + len(answer.withdrawn)
-    typer.echo(f"{'no changes; ' if not changes else ''}sharing {plural(answer.sharing, 'file')}")
+    typer.echo(
+        f"{'no changes; ' if not changes else ''}sharing {render.plural(answer.sharing, 'file')}"
+    )
 
 
 @app.command("info")
 def info(node: NodeOption = DEFAULT_NODE, as_json: JsonOption = False) -> None:
     """The node's identity, predecessor, successor list and fingers."""
     with connected(node) as api:
-        show(api.node(), as_json, render.node_table)
+        show(api.node(), as_json, lambda view: render.node_table(view))

@@ -19,15 +19,10 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
-from rich.console import Console
 
-from chordshare.api.schemas.files import FileRecordView, NetworkFile, UploadAnswer
-from chordshare.api.schemas.search import MAX_SEARCH_PAGE
-from chordshare.cli import files_render as render
-from chordshare.cli import search_render
 from chordshare.cli.client import (
     DEFAULT_NODE,
     TIMEOUT,
@@ -39,15 +34,34 @@ from chordshare.cli.client import (
     owner_token,
     show,
 )
-from chordshare.cli.node import RUNTIME_ERROR_STATUS, fail
-from chordshare.cli.progress import fetch_with_bar, parse_size, progress_bar
-from chordshare.client.download import Progressed, destination
+from chordshare.cli.report import RUNTIME_ERROR_STATUS, fail
+from chordshare.cli.terminal import console
 from chordshare.client.files import READ_BYTES
+from chordshare.client.lazy import lazy_module
 from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, InvalidName, NotFound
 from chordshare.model.limits import MIN_UPLOAD_RATE
 from chordshare.model.names import DisplayName, validate_name
 from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chordshare.api.schemas.files import FileRecordView, NetworkFile, UploadAnswer
+    from chordshare.cli import files_render as render
+    from chordshare.cli import progress, search_render
+    from chordshare.client import download
+else:  # loaded when used: rich and the schemas once there is an answer, downloads by get
+    render = lazy_module("chordshare.cli.files_render")
+    search_render = lazy_module("chordshare.cli.search_render")
+    progress = lazy_module("chordshare.cli.progress")
+    download = lazy_module("chordshare.client.download")
+
+MAX_SEARCH_PAGE = 200
+"""Most names a search page holds: the node's limit, ``chordshare.api.schemas.search``'s
+``MAX_SEARCH_PAGE`` (``tests/cli`` checks that they agree), spelled here because ``--limit``
+needs it when the command is defined and that module's models are not needed until an
+answer is in."""
 
 AMBIGUOUS_STATUS = 2
 """``get`` of a name several contents share, without ``--hash``: a usage error, like a bad
@@ -89,14 +103,14 @@ def ls(
     names known anywhere in the network, sorted (a page: --limit, --offset, or --all)."""
     if not network:
         with connected(node) as api:
-            show(api.files(), as_json, render.held_table)
+            show(api.files(), as_json, lambda held: render.held_table(held))
         return
     with connected(node) as api:
         names = network_names(api, offset, None if every else limit)
     if as_json:
         typer.echo(json.dumps({"offset": offset, "names": names}, indent=2))
         return
-    Console().print(search_render.names_table(names, offset))
+    console().print(search_render.names_table(names, offset))
 
 
 def network_names(api: NodeApi, offset: int, limit: int | None) -> list[str]:
@@ -144,7 +158,7 @@ def search(
         )
         typer.echo(answer.model_dump_json(indent=2))
         return
-    Console().print(search_render.search_table(query, hits, first.total, offset))
+    console().print(search_render.search_table(query, hits, first.total, offset))
 
 
 @app.command("show")
@@ -154,7 +168,7 @@ def show_record(
     """The record of NAME: each content published under it, its providers and their URIs."""
     name = _check_name(name)
     with connected(node) as api:
-        show(api.network_file(name), as_json, render.record_table)
+        show(api.network_file(name), as_json, lambda record: render.record_table(record))
 
 
 def pick(answer: NetworkFile, content_hash: str | None) -> FileRecordView:
@@ -195,7 +209,7 @@ def choose(answer: NetworkFile, content_hash: str | None, held: set[str]) -> Fil
         mine = [r for r in answer.records if r.content_hash in held]
         if len(mine) != 1:
             raise
-        Console(stderr=True).print(
+        console(stderr=True).print(
             f"{len(answer.records)} different files are named {answer.name!r}; taking "
             f"{mine[0].content_hash}, the one this node holds (choose another with --hash)",
             soft_wrap=True,
@@ -235,10 +249,10 @@ def get(
     """Download NAME: located through the node, fetched from the providers over gRPC in
     parallel, every piece verified. Interrupted, it resumes where it stopped when run again."""
     name = _check_name(name)
-    seen = Progressed()
+    seen = download.Progressed()
     dest: Path | None = None
     try:
-        rate = parse_size(limit_rate) if limit_rate is not None else None
+        rate = progress.parse_size(limit_rate) if limit_rate is not None else None
         with connected(node) as api:
             answer = api.network_file(name)
             several = content_hash is None and len(answer.records) > 1
@@ -246,8 +260,10 @@ def get(
                 {f.content_hash for f in api.files().files if f.name == name} if several else set()
             )
         view = choose(answer, content_hash, held)
-        dest = destination(output, name)
-        report = fetch_with_bar(view, dest, Console(stderr=True), force=force, rate=rate, seen=seen)
+        dest = download.destination(output, name)
+        report = progress.fetch_with_bar(
+            view, dest, console(stderr=True), force=force, rate=rate, seen=seen
+        )
     except KeyboardInterrupt:
         fail(_interrupted(dest, seen), INTERRUPTED_STATUS)
     except Ambiguous as exc:
@@ -257,13 +273,13 @@ def get(
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
         return
-    console = Console()
+    out = console()
     if report.providers or report.bad_providers:
-        console.print(render.download_table(report))
-    console.print(render.download_line(report), soft_wrap=True)
+        out.print(render.download_table(report))
+    out.print(render.download_line(report), soft_wrap=True)
 
 
-def _interrupted(dest: Path | None, seen: Progressed) -> str:
+def _interrupted(dest: Path | None, seen: download.Progressed) -> str:
     if dest is None or not seen.total:
         return "interrupted"
     return (
@@ -299,7 +315,7 @@ def put(
     began = time.monotonic()
     try:
         with handle, connected(node, secret) as api:
-            answer = send(api, handle, name, size, Console(stderr=True))
+            answer = send(api, handle, name, size, console(stderr=True))
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}", RUNTIME_ERROR_STATUS)
     except KeyboardInterrupt:
@@ -311,7 +327,7 @@ def put(
         typer.echo(answer.model_dump_json(indent=2))
         return
     seconds = time.monotonic() - began
-    out = Console()
+    out = console()
     out.print(render.upload_table(answer))
     out.print(
         f"uploaded {render.size_text(size)} in {seconds:.2f} s "
@@ -327,7 +343,7 @@ def _upload_timeout(size: int) -> float:
 def send(api: NodeApi, handle: BinaryIO, name: str, size: int, console: Console) -> UploadAnswer:
     """Stream ``size`` bytes from ``handle`` as ``name`` through the node, with a progress bar
     of the bytes sent, then of the wait while the holders store and verify them."""
-    with progress_bar(console) as bar:
+    with progress.progress_bar(console) as bar:
         task = bar.add_task(name, total=size)
 
         def sent(done: int) -> None:

@@ -1,23 +1,46 @@
-"""Entry point of the ``chordshare`` command (``python -m chordshare.cli.main`` works too)."""
+"""Entry point of the ``chordshare`` command (``python -m chordshare.cli.main`` works too).
+
+Each command's module is imported only when that command runs (:mod:`chordshare.cli.lazy_group`),
+so :data:`COMMANDS` names where each one is defined; a new command is one more entry there, in
+the place ``chordshare --help`` should list it.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
 
-from chordshare import __version__
-from chordshare.cli import (
-    certs,
-    client,
-    config_cmd,
-    demo,
-    files,
-    grpc_logs,
-    node,
-    open_cmd,
-    watch,
-)
-from chordshare.cli.help_flags import FlagsGroup
-from chordshare.cli.sim import sim_app
+# httpx imports its own command-line tool (click, rich, pygments) whenever those are installed,
+# which they are here: a third of a client command's start-up. Marking that module absent
+# makes httpx skip it, as it does when they are not installed; nothing here uses it.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import typer  # noqa: E402 (after the line above, before anything imports httpx)
+
+from chordshare import __version__  # noqa: E402
+from chordshare.cli import grpc_logs  # noqa: E402
+from chordshare.cli.lazy_group import LazyGroup  # noqa: E402
+
+CLIENT = "chordshare.cli.client:app"
+FILES = "chordshare.cli.files:app"
+WATCH = "chordshare.cli.watch:app"
+
+COMMANDS = {
+    "node": "chordshare.cli.node:register",
+    "config": "chordshare.cli.config_cmd:register",
+    "demo": "chordshare.cli.demo:register",
+    "open": "chordshare.cli.open_cmd:register",
+    **dict.fromkeys(["ring", "lookup", "peers", "leave", "rescan", "info"], CLIENT),
+    **dict.fromkeys(["ls", "search", "show", "get", "put"], FILES),
+    **dict.fromkeys(["status", "transfers", "events"], WATCH),
+    "sim": "chordshare.cli.sim:sim_app",
+    "certs": "chordshare.cli.certs:app",
+}
+"""Command name -> ``"module:attribute"`` defining it: a Typer app or a ``register(app)``."""
+
+
+class Commands(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
     name="chordshare",
@@ -25,17 +48,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    cls=FlagsGroup,  # no "<bool>" after flags in --help
+    cls=Commands,  # imports a command's module when it runs; no "<bool>" after flags in --help
 )
-node.register(app)
-app.add_typer(client.app)
-app.add_typer(files.app)
-app.add_typer(watch.app)
-config_cmd.register(app)
-demo.register(app)
-open_cmd.register(app)
-app.add_typer(sim_app, name="sim")
-app.add_typer(certs.app)
 
 
 def _version(value: bool) -> None:

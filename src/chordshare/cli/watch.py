@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from chordshare.cli import watch_render
 from chordshare.cli.client import DEFAULT_NODE, TIMEOUT, JsonOption, NodeOption
 from chordshare.cli.report import RUNTIME_ERROR_STATUS, fail, json_errors
+from chordshare.cli.terminal import console
 from chordshare.client.errors import AccessDenied
 from chordshare.client.events import NodeWatch
+from chordshare.client.lazy import lazy_module
 from chordshare.errors import ChordshareError
+
+if TYPE_CHECKING:
+    from chordshare.cli import watch_render
+else:  # rich and the tables are loaded only to print one, after the node has answered
+    watch_render = lazy_module("chordshare.cli.watch_render")
 
 app = typer.Typer()
 
@@ -63,7 +68,7 @@ def status(
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
-        Console().print(watch_render.status_screen(answer))
+        console().print(watch_render.status_screen(answer))
 
 
 @app.command("transfers")
@@ -84,7 +89,7 @@ def transfers(
             if as_json:
                 typer.echo(answer.model_dump_json(indent=2))
             else:
-                Console().print(watch_render.transfers_table(answer.transfers))
+                console().print(watch_render.transfers_table(answer.transfers))
             return
         from rich.live import Live  # only the live table needs it
 
