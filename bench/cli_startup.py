@@ -10,7 +10,13 @@ relay's accept). Subjects, each run ``--runs`` times in turn (median reported):
 * ``python -c pass``: an interpreter that does nothing (exit time only);
 * ``python + httpx GET``: an interpreter that imports httpx and sends one GET (the floor of any
   Python REST client);
-* ``chordshare info``, ``chordshare lookup KEY``, ``chordshare search WORD``: the CLI itself.
+* the floors of the pieces a client command is made of (exit time): ``import typer``,
+  ``import httpx`` with and without the CLI module httpx imports when click, rich and pygments
+  are installed (``httpx._main``, which the chordshare CLI turns off), a Typer app parsing one
+  string option (Typer 0.29 checks option values with pydantic), and that app sending the GET
+  with httpx (first RPC: the floor of a Typer + httpx client);
+* ``chordshare info``, ``chordshare lookup KEY``, ``chordshare search WORD``, ``chordshare
+  status``: the CLI itself.
 
 Target: a client command reaches its first RPC within 0.15 s of the interpreter's start. With
 ``--importtime`` the slowest imports of ``chordshare info`` (``python -X importtime``,
@@ -36,6 +42,14 @@ from chordshare.cli.launcher import LocalCluster
 
 TARGET_S = 0.15
 CHORDSHARE = [sys.executable, "-m", "chordshare.cli.main"]
+
+NO_HTTPX_CLI = "import sys; sys.modules['httpx._main'] = None\n"
+TYPER_APP = """
+import typer
+def main(node: str = typer.Option(...)) -> None:
+    {body}
+typer.run(main)
+"""
 
 
 class Relay:
@@ -126,9 +140,33 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "import sys, httpx; httpx.get(sys.argv[1] + '/healthz')",
                 url,
             ],
+            "python + import typer": [sys.executable, "-c", "import typer"],
+            "python + import httpx": [sys.executable, "-c", "import httpx"],
+            "python + import httpx, no httpx._main": [
+                sys.executable,
+                "-c",
+                NO_HTTPX_CLI + "import httpx",
+            ],
+            "typer app, one str option": [
+                sys.executable,
+                "-c",
+                TYPER_APP.format(body="pass"),
+                "--node",
+                url,
+            ],
+            "typer app + httpx GET, no httpx._main": [
+                sys.executable,
+                "-c",
+                NO_HTTPX_CLI
+                + "import httpx"
+                + TYPER_APP.format(body="httpx.get(node + '/healthz')"),
+                "--node",
+                url,
+            ],
             "chordshare info": [*CHORDSHARE, "info", "--node", url, "--json"],
             "chordshare lookup": [*CHORDSHARE, "lookup", "some-key", "--node", url, "--json"],
             "chordshare search": [*CHORDSHARE, "search", "word", "--node", url, "--json"],
+            "chordshare status": [*CHORDSHARE, "status", "--node", url, "--json"],
         }
         samples: dict[str, list[dict[str, float | None]]] = {name: [] for name in subjects}
         timed(subjects["chordshare info"], relay, env)  # warm the page cache once
