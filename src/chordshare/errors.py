@@ -47,6 +47,16 @@ class NotFound(ChordshareError):
     """The thing asked for does not exist."""
 
 
+class NotPermitted(ChordshareError):
+    """A request refused because the caller did not prove its right to make it (a removal
+    whose secret does not match any upload of that file)."""
+
+
+class Conflict(ChordshareError):
+    """A request that names more than one thing where it must name one (a name with several
+    uploads of this node and no content hash to choose)."""
+
+
 class PeerError(ChordshareError):
     """Talking to another node failed."""
 

@@ -18,6 +18,8 @@ EXPECTED = {
     errors.InvalidInput: 400,
     errors.InvalidName: 400,
     errors.NotFound: 404,
+    errors.NotPermitted: 403,
+    errors.Conflict: 409,
     errors.PeerError: 503,
     errors.PeerUnavailable: 503,
     errors.PeerTimeout: 504,

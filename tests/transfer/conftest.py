@@ -23,6 +23,7 @@ from chordshare.ring import PeerRef
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import SharedIndex
 from chordshare.storage.files.pieces import hash_file
+from chordshare.storage.files.removal import RemovalStore
 from chordshare.transport.grpc.options import server_options
 from chordshare.transport.grpc.transfer.client import GrpcTransferClient
 from chordshare.transport.grpc.transfer.servicer import add_transfer_service
@@ -95,7 +96,9 @@ async def grpc_nodes(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         ref = PeerRef(index_no, f"127.0.0.1:{port}", f"http://127.0.0.1:{8000 + index_no}")
         blobs = BlobStore(root / "data", pinned_quota=pinned_quota)
         index = SharedIndex(root / "shared", root / "data")
-        service = FileTransferService(ref, blobs, index, limits)
+        service = FileTransferService(
+            ref, blobs, index, limits, removal=RemovalStore(root / "data")
+        )
         add_transfer_service(server, wrap(service) if wrap else service)
         await server.start()
         node = GrpcNode(ref, root, service, server)

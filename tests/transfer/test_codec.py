@@ -14,7 +14,7 @@ from chordshare.transport.grpc.transfer.codec import (
     encode_chunk,
     encode_upload_request,
 )
-from chordshare.transport.ports.transfer import Chunk
+from chordshare.transport.ports.transfer import Chunk, UploadHeader
 
 U32 = st.integers(0, 2**32 - 1)
 DATA = st.binary(max_size=300)
@@ -62,7 +62,9 @@ def test_garbage_never_raises(garbage: bytes) -> None:
 
 def test_header_round_trip_and_invalid_headers() -> None:
     manifest = FileManifest("n", 5, MIN_PIECE_SIZE, (b"\x01" * 32,))
-    assert decode_upload_request(encode_upload_request(manifest)) == manifest
+    for keys in ((), (b"\x02" * 32, b"\x03" * 32)):
+        header = UploadHeader(manifest, keys)
+        assert decode_upload_request(encode_upload_request(header)) == header
     bad = pb.UploadRequest(header=pb.UploadHeader(name="n", size=5, piece_size=MIN_PIECE_SIZE))
     result = decode_upload_request(bad.SerializeToString())
     assert isinstance(result, Malformed)

@@ -36,7 +36,12 @@ RECORDS: dict[str, Call] = {
     "RangeDigest": lambda c, p: c.records.range_digest(p, 0, 10),
     "ListNames": lambda c, p: c.records.list_names(p, "", 10),
 }
-TRANSFER: dict[str, Call] = {"Download": download, "Upload": upload}
+TRANSFER: dict[str, Call] = {
+    "Download": download,
+    "Upload": upload,
+    "Remove": lambda c, p: c.transfer.remove(p, MANIFEST.name, MANIFEST.content_hash, b"s" * 32),
+    "RemovalKeys": lambda c, p: c.transfer.removal_keys(p, MANIFEST.name, MANIFEST.content_hash),
+}
 ALL: dict[str, Call] = {**RING, **RECORDS, **TRANSFER}
 
 

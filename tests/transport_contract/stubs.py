@@ -132,13 +132,26 @@ class StubTransfer:
             yield Chunk(first_piece, 0, DATA)
 
     async def upload(
-        self, manifest: FileManifest, chunks: AsyncIterator[Chunk], *, peer: str
+        self,
+        manifest: FileManifest,
+        chunks: AsyncIterator[Chunk],
+        *,
+        peer: str,
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
         await self.script.run()
         async for _ in chunks:
             if self.script.late is not None:
                 raise self.script.late
         return self.ring.ref()
+
+    async def remove(self, name: str, content_hash: bytes, secret: bytes) -> bool:
+        await self.script.run()
+        return True
+
+    async def removal_keys(self, name: str, content_hash: bytes) -> tuple[bytes, ...]:
+        await self.script.run()
+        return (b"k" * 32,)
 
 
 async def chunks() -> AsyncIterator[Chunk]:

@@ -26,6 +26,7 @@ from chordshare.node.records.search import SearchResult
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.status import HoldingsSource
 from chordshare.node.transfer.fetch import Fetching
+from chordshare.node.transfer.remove import RemovalReport
 from chordshare.node.transfer.tracker import TransferTracker
 from chordshare.node.transfer.upload import UploadResult
 
@@ -63,6 +64,13 @@ class FilesFacade(Protocol):
 
     async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:
         """Store ``data`` on the holders of ``name`` and publish its record."""
+        ...
+
+    async def remove(
+        self, name: str, content_hash: bytes | None, secret: bytes | None
+    ) -> RemovalReport:
+        """Take the upload of ``name`` out of the network again (see
+        :class:`chordshare.service.removal.NodeRemoval`)."""
         ...
 
     def fetching(self, record: FileRecord) -> HeldFile | Fetching:

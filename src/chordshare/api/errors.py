@@ -5,7 +5,9 @@ Every error response is JSON ``{"detail": "<message>", "error": "<ExceptionClass
 
     InvalidInput, InvalidName   400  the request can never succeed as given
     request validation          422  a parameter of the wrong type or out of its documented range
+    NotPermitted                403  a removal secret that matches no upload of the file
     NotFound                    404
+    Conflict                    409  a name with several candidates and nothing to choose one
     LookupFailed                503  the key's owner could not be reached (retry later)
     JoinFailed                  503
     PeerTimeout                 504  another node did not answer in time
@@ -27,11 +29,13 @@ from fastapi.responses import JSONResponse
 from chordshare.api.schemas.ring import ErrorBody
 from chordshare.errors import (
     ChordshareError,
+    Conflict,
     InvalidInput,
     JoinFailed,
     LimitExceeded,
     LookupFailed,
     NotFound,
+    NotPermitted,
     PeerError,
     PeerTimeout,
     TransferError,
@@ -41,7 +45,9 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[ChordshareError], int] = {
     InvalidInput: 400,
+    NotPermitted: 403,
     NotFound: 404,
+    Conflict: 409,
     PeerTimeout: 504,
     PeerError: 503,
     LookupFailed: 503,
@@ -106,7 +112,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting the error body for ``statuses``."""
     reasons = {
         400: "Invalid input (bad key, bad hex id, id outside the ring).",
+        403: "Refused: the caller did not prove its right to do this.",
         404: "Not found.",
+        409: "Ambiguous: several candidates, say which one.",
         422: "A parameter has the wrong type or is out of its documented range.",
         501: "Not available on this node.",
         503: "Another node could not be reached, or the lookup failed; retry later.",

@@ -219,9 +219,21 @@ class Paced:
                 yield chunk
 
     async def upload(
-        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+        self,
+        peer: PeerRef,
+        manifest: FileManifest,
+        chunks: AsyncIterable[Chunk],
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
-        return await self.inner.upload(peer, manifest, chunks)
+        return await self.inner.upload(peer, manifest, chunks, removal_keys)
+
+    async def remove(self, peer: PeerRef, name: str, content_hash: bytes, secret: bytes) -> bool:
+        return await self.inner.remove(peer, name, content_hash, secret)
+
+    async def removal_keys(
+        self, peer: PeerRef, name: str, content_hash: bytes
+    ) -> tuple[bytes, ...]:
+        return await self.inner.removal_keys(peer, name, content_hash)
 
 
 def settings_for(manifest: FileManifest) -> DownloadSettings:

@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from chordshare.api.schemas.files import file_uri
@@ -35,24 +35,26 @@ from chordshare.errors import (
     ChordshareError,
 )
 from chordshare.model.held import HeldFile
-from chordshare.model.manifest import FileManifest, FileRecord
+from chordshare.model.manifest import FileManifest
 from chordshare.model.records import RecordKey
 from chordshare.node.records.jobs import Publisher, RepairPacer
 from chordshare.node.records.node import RecordNode
-from chordshare.node.records.search import SearchResult
 from chordshare.node.ring.chord import ChordNode
-from chordshare.node.transfer.fetch import Fetcher, Fetching
+from chordshare.node.transfer.fetch import Fetcher
 from chordshare.node.transfer.holders import HolderLocator
 from chordshare.node.transfer.replicate import ByteRepair
 from chordshare.node.transfer.serve import FileTransferService
-from chordshare.node.transfer.upload import Uploader, UploadResult
+from chordshare.node.transfer.upload import Uploader
 from chordshare.service.config import NodeConfig, quota_bytes
 from chordshare.service.copies import NodeCopies, hand_off_pinned
 from chordshare.service.dirs import clear_spool, make_dirs
+from chordshare.service.files_facade import FacadeMethods
+from chordshare.service.removal import NodeRemoval
 from chordshare.service.rescan import RescanReport, rescan_shared
 from chordshare.service.watch import SharedDirWatcher
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import ScanResult, SharedIndex
+from chordshare.storage.files.removal import RemovalStore
 from chordshare.storage.files.stale import remove_abandoned, transfer_key
 from chordshare.storage.records.store import RecordStore
 from chordshare.transport.grpc.records.servicer import records_registrar
@@ -75,7 +77,7 @@ Job = tuple[str, float, Callable[[], Awaitable[object]]]
 runs on a jittered timer."""
 
 
-class NodeFiles:
+class NodeFiles(FacadeMethods):
     """The file sharing of one node. Build it with :meth:`open`; :meth:`close` at exit."""
 
     def __init__(
@@ -89,8 +91,10 @@ class NodeFiles:
         *,
         clock: Clock,
         wall_clock: Callable[[], float],
+        removal: RemovalStore | None = None,
     ) -> None:
         self.node = node
+        self.removal_store = removal or RemovalStore(config.data_dir)
         self.config = config
         self.store = store
         self.blobs = blobs
@@ -111,17 +115,6 @@ class NodeFiles:
         self.publisher = Publisher(
             self.records, node.me, config.provider_ttl, wall_clock, uri_of=file_uri
         )
-        self.transfer = FileTransferService(
-            node.me,
-            blobs,
-            self.index,
-            TransferLimits(
-                max_message_bytes=config.max_message_bytes,
-                max_file_bytes=config.max_file_bytes,
-                max_streams_per_peer=config.max_streams_per_peer,
-            ),
-            on_stored=self._stored_upload,
-        )
         self.uploader = Uploader(
             HolderLocator(node, config.replication_factor),
             transfer_client,
@@ -133,6 +126,27 @@ class NodeFiles:
             provider_ttl=config.provider_ttl,
             wall_clock=wall_clock,
             publish=self.publisher.publish_upload,
+        )
+        self.removal = NodeRemoval(
+            self.removal_store,
+            self.records,
+            self.uploader,
+            transfer_client,
+            self.publisher,
+            self._provides,
+        )
+        self.transfer = FileTransferService(
+            node.me,
+            blobs,
+            self.index,
+            TransferLimits(
+                max_message_bytes=config.max_message_bytes,
+                max_file_bytes=config.max_file_bytes,
+                max_streams_per_peer=config.max_streams_per_peer,
+            ),
+            on_stored=self._stored_upload,
+            removal=self.removal_store,
+            on_removed=self.removal.removed,
         )
         self.last_scan: ScanResult | None = None
         """What the latest rescan found (``hashed`` counts the files it had to hash)."""
@@ -148,6 +162,7 @@ class NodeFiles:
             uri_of=file_uri,
             provider_ttl=config.provider_ttl,
             wall_clock=wall_clock,
+            removal=self.removal_store,
         )
         self.pacer = RepairPacer(
             self.records, clock, config.stabilize_interval, bytes_repair=self.bytes
@@ -213,6 +228,7 @@ class NodeFiles:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.store.close()
+        await asyncio.to_thread(self.removal_store.close)
 
     async def idle(self) -> None:
         """Wait until the background work started so far (announcements) has finished."""
@@ -228,9 +244,8 @@ class NodeFiles:
     async def hand_off(self) -> int:
         """Graceful leave, after the leave notices: copy the bytes this node pins to the nodes
         that replace it (for at most ``leave_handoff_timeout``), withdraw this node from every
-        record it provides, then push every record held here to the successor. A failure is
-        logged, not raised: the leave goes on, and the key owners' repair and the providers'
-        republishing restore what is missing."""
+        record it provides, push every record held here to the successor. Failures are logged:
+        the key owners' repair and the providers' republishing restore what is missing."""
         await self._watcher.stop()
         pinned = [f.manifest for f in self.held_files() if f.pinned]
         await hand_off_pinned(self.bytes, pinned, self.config.leave_handoff_timeout, self.clock)
@@ -355,39 +370,3 @@ class NodeFiles:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("background file-sharing work failed", exc_info=exc)
-
-    # -- FilesFacade (the REST routes) ---------------------------------------------------------
-
-    @property
-    def max_file_bytes(self) -> int:
-        return self.config.max_file_bytes
-
-    def held_files(self) -> list[HeldFile]:
-        return self.copies.held_files()
-
-    def held_file(self, name: str, content_hash: bytes | None = None) -> HeldFile | None:
-        return self.copies.held_file(name, content_hash)
-
-    async def find(self, name: str) -> list[FileRecord]:
-        return await self.records.find(name)
-
-    async def network_names(self, after: str, limit: int) -> list[str]:
-        return await self.records.network_names(after, limit)
-
-    async def search(self, query: str) -> SearchResult:
-        return await self.records.search(query)
-
-    async def upload(self, name: str, data: AsyncIterable[bytes]) -> UploadResult:
-        return await self.uploader.upload_stream(data, name)
-
-    async def fetch(self, record: FileRecord) -> HeldFile:
-        """This node's copy of ``record``, downloaded into the blob store if needed (see
-        :class:`Fetcher`); this node then announces itself as a provider."""
-        held = self.held_file(record.name, record.manifest.content_hash)
-        return held if held is not None else await self.fetcher.fetch(record)
-
-    def fetching(self, record: FileRecord) -> HeldFile | Fetching:
-        """This node's copy of ``record``, or else its download into the blob store, running
-        now (started if none is): its readers read verified pieces as they arrive."""
-        held = self.held_file(record.name, record.manifest.content_hash)
-        return held if held is not None else self.fetcher.start(record)

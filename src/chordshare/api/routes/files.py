@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
@@ -33,6 +33,7 @@ from chordshare.api.schemas.files import (
     HeldFileView,
     NetworkFile,
     NetworkFileNames,
+    RemovalAnswer,
     UploadAnswer,
     file_uri,
 )
@@ -47,6 +48,8 @@ from chordshare.errors import (
     TransferError,
 )
 from chordshare.model.names import validate_name
+from chordshare.model.removal import parse_secret
+from chordshare.node.transfer.remove import RemovalReport
 from chordshare.node.transfer.tracker import Transfer, TransferTracker
 from chordshare.node.transfer.upload import UploadResult
 from chordshare.ring import IdSpace
@@ -221,6 +224,57 @@ async def put_network_file(
     return upload_answer(context.node.space, result)
 
 
+@router.delete(
+    "/network/files/{name:chordshare_any_text}",
+    summary="Remove an upload from the network",
+    description="Asks every pinned holder of the upload to drop its copy; each checks the "
+    "upload's removal secret against the key it keeps, drops the copy and withdraws its "
+    "provider entry. Without `X-Chordshare-Removal-Secret`, the secret this node kept when it "
+    "accepted the upload is used (404 if it has none). `content_hash` chooses among several "
+    "uploads under the name (409 without it). 200 with what each holder did (`complete` false "
+    "when some did not answer: ask again); 403 for a secret no holder's key matches. Copies "
+    "cached by readers and files other nodes share from their own directories are not theirs "
+    "to remove: they lapse with their entries. Needs the node's API token.",
+    response_model=RemovalAnswer,
+    responses={**error_responses(400, 403, 404, 409, 422, 503), **auth_responses(same_site=True)},
+    dependencies=WRITE_ACCESS,
+)
+async def delete_network_file(
+    request: Request,
+    context: ContextDep,
+    files: FilesDep,
+    name: NamePath,
+    content_hash: Annotated[
+        str | None,
+        Query(pattern=HEX_DIGEST_PATTERN, description="The upload's content hash (hex)."),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        Header(
+            alias="X-Chordshare-Removal-Secret",
+            description="The upload's removal secret (hex), as the upload answer gave it.",
+        ),
+    ] = None,
+) -> RemovalAnswer:
+    name = name_from_path(request, NETWORK_FILES_PATH)
+    given = None if secret is None else parse_secret(secret)
+    report = await files.remove(name, wanted_digest(content_hash), given)
+    return removal_answer(context.node.space, report)
+
+
+def removal_answer(space: IdSpace, report: RemovalReport) -> RemovalAnswer:
+    return RemovalAnswer(
+        name=report.name,
+        content_hash=report.content_hash.hex(),
+        removed=[peer_view(space, p) for p in report.removed],
+        kept=[peer_view(space, p) for p in report.kept],
+        not_held=[peer_view(space, p) for p in report.not_held],
+        refused=dict(report.refused),
+        unreachable=dict(report.unreachable),
+        complete=report.complete,
+    )
+
+
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -292,6 +346,7 @@ def upload_answer(space: IdSpace, result: UploadResult) -> UploadAnswer:
         record=FileRecordView.of(space, result.record),
         holders=[peer_view(space, h) for h in result.holders],
         failed=dict(result.failed),
+        removal_secret=None if result.removal_secret is None else result.removal_secret.hex(),
     )
 
 

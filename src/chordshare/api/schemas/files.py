@@ -248,3 +248,29 @@ class UploadAnswer(_Schema):
     record: FileRecordView
     holders: list[Peer] = Field(description="Nodes that stored and verified the file.")
     failed: dict[str, str] = Field(description="Candidate holders that did not take it.")
+    removal_secret: str | None = Field(
+        None,
+        description="Hex secret that removes this upload again (`DELETE` with the "
+        "`X-Chordshare-Removal-Secret` header). The node that accepted the upload keeps it too, "
+        "so removing through that node needs no secret; keep it to remove through another.",
+    )
+
+
+class RemovalAnswer(_Schema):
+    """``DELETE /api/v1/network/files/{name}``: what each pinned holder of the upload did."""
+
+    name: str
+    content_hash: str = Field(description="The content removed (hex).")
+    removed: list[Peer] = Field(description="Holders that dropped their copy.")
+    kept: list[Peer] = Field(
+        description="Holders that dropped this upload's key but keep the copy for another "
+        "upload of the same content under the same name."
+    )
+    not_held: list[Peer] = Field(description="Listed as holders, but held no such copy.")
+    refused: dict[str, str] = Field(
+        description="Holders whose copy keeps no key this secret opens (address -> why)."
+    )
+    unreachable: dict[str, str] = Field(
+        description="Holders that did not answer (address -> why): ask again later."
+    )
+    complete: bool = Field(description="Every holder answered and none refused the secret.")

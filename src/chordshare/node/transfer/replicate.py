@@ -18,6 +18,9 @@ authority, and nobody copies them for it.
    else relayed from a live holder's Download stream (N stores nothing it only passes on);
 4. publish the record with the new pinned holders and the tombstones.
 
+Every copy made gets the upload's removal keys (:func:`~.remove.keys_for_copy`), so that its
+uploader can still take it out of the network.
+
 Pinned holders beyond k (after joins moved the key range) are kept: extra copies cost space, not
 safety, and they make the next crash cheaper.
 
@@ -42,9 +45,11 @@ from chordshare.model.limits import DEFAULT_PROVIDER_TTL
 from chordshare.model.manifest import FileManifest, FileRecord, Provider
 from chordshare.node.records.node import RecordNode
 from chordshare.node.ring.observe import peer_data
+from chordshare.node.transfer.remove import keys_for_copy
 from chordshare.node.transfer.tracker import Transfer, TransferTracker, counted
 from chordshare.node.transfer.upload import Uploader, UriOf
 from chordshare.ring import PeerRef
+from chordshare.storage.files.removal import RemovalStore
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +106,12 @@ class ByteRepair:
         uri_of: UriOf,
         provider_ttl: float = DEFAULT_PROVIDER_TTL,
         wall_clock: Callable[[], float] = time.time,
+        removal: RemovalStore | None = None,
     ) -> None:
         self.records = records
         self.uploader = uploader
         self.copies = copies
+        self.removal = removal
         self.uri_of = uri_of
         self.provider_ttl = provider_ttl
         self.wall_clock = wall_clock
@@ -295,14 +302,20 @@ class ByteRepair:
         the upload then lands in its own store, under its pinned quota). ``transfer``: the
         tracked repair copy, told the bytes sent."""
         manifest = record.manifest
+        client = self.uploader.client
+        keys = await keys_for_copy(record, self.me, self.removal, client, alive)
         path = self.copies.copy_of(manifest)
         if path is not None:
             if target.id == self.me.id:
                 await self.copies.pin(manifest)
+                if keys and self.removal is not None:
+                    await asyncio.to_thread(
+                        self.removal.add_keys, manifest.name, manifest.content_hash, keys
+                    )
                 if transfer is not None:
                     transfer.bytes_done = manifest.size  # pinned in place: nothing moves
             else:
-                await self.uploader.send(target, path, manifest, transfer)
+                await self.uploader.send(target, path, manifest, transfer, removal_keys=keys)
             return
         sources = [
             p
@@ -316,14 +329,13 @@ class ByteRepair:
         errors: list[str] = []
         for source in sources:
             peer = PeerRef(source.node_id, source.grpc_address)
-            client = self.uploader.client
             chunks = client.download(peer, manifest.content_hash, 0, manifest.pieces)
             if transfer is not None:
                 transfer.bytes_done = 0  # a relay that failed before starts again
                 chunks = counted(chunks, transfer)
             try:
                 async with aclosing(chunks):
-                    holder = await client.upload(target, manifest, chunks)
+                    holder = await client.upload(target, manifest, chunks, keys)
             except ChordshareError as exc:
                 errors.append(f"from {source.grpc_address}: {exc}")
                 continue

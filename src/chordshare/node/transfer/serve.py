@@ -13,23 +13,29 @@ one is fsynced and renamed into the blob store as a pinned replica (another cont
 same name is a file of its own, left alone) before the node answers with its identity. A node
 whose pinned quota cannot take the file refuses it before any byte (LimitExceeded, which the
 uploader answers by trying the next successor).
+
+Removal (:mod:`chordshare.model.removal`): an upload's removal keys are kept with its copy once
+it is stored; ``remove`` drops the copy for a secret one of them opens, once no other key is
+left, and lets the node withdraw its provider entry (``on_removed``) before it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from chordshare.errors import InvalidInput, LimitExceeded, NotFound
+from chordshare.errors import InvalidInput, LimitExceeded, NotFound, NotPermitted
 from chordshare.model.manifest import DIGEST_SIZE, FileManifest
 from chordshare.model.names import validate_name
+from chordshare.model.removal import check_keys, check_secret, matching
 from chordshare.node.transfer.tracker import Transfer, TransferTracker, counted
 from chordshare.ring import PeerRef
 from chordshare.storage.files.blobs import BlobStore
 from chordshare.storage.files.index import SharedIndex
 from chordshare.storage.files.pieces import PieceReader, PieceReceiver
+from chordshare.storage.files.removal import RemovalStore
 from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferLimits
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,8 @@ class TransferStats:
     bytes_served: int = 0
     uploads_stored: int = 0
     uploads_refused: int = 0
+    copies_removed: int = 0
+    removals_refused: int = 0
 
 
 class FileTransferService:
@@ -54,9 +62,13 @@ class FileTransferService:
         limits: TransferLimits | None = None,
         *,
         on_stored: Callable[[FileManifest], None] | None = None,
+        removal: RemovalStore | None = None,
+        on_removed: Callable[[FileManifest], Awaitable[None]] | None = None,
     ) -> None:
         """``on_stored`` is called (on the event loop) with the manifest of every upload this
-        node has stored, before it acknowledges it."""
+        node has stored, before it acknowledges it; ``on_removed`` is awaited with the manifest
+        of every copy dropped by a removal, before the removal is answered. Without a
+        ``removal`` store no copy keeps keys, and every removal is refused."""
         self.me = me
         self.blobs = blobs
         self.index = index
@@ -64,6 +76,8 @@ class FileTransferService:
         self.gate = StreamGate(self.limits.max_streams_per_peer)
         self.stats = TransferStats()
         self._on_stored = on_stored
+        self.removal = removal
+        self._on_removed = on_removed
         self.tracker: TransferTracker | None = None
         """Where the streams served and the uploads received are registered (set by the
         composition root; ``None``: not tracked)."""
@@ -118,10 +132,16 @@ class FileTransferService:
                 self._end(transfer)
 
     async def upload(
-        self, manifest: FileManifest, chunks: AsyncIterator[Chunk], *, peer: str
+        self,
+        manifest: FileManifest,
+        chunks: AsyncIterator[Chunk],
+        *,
+        peer: str,
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
         try:
             validate_name(manifest.name)
+            keys = check_keys(removal_keys)
             if manifest.size > self.limits.max_file_bytes:
                 raise LimitExceeded(
                     f"{manifest.name} is {manifest.size} bytes, over the limit of "
@@ -139,6 +159,10 @@ class FileTransferService:
                         peer=peer,
                     ) as transfer:
                         await self._receive(manifest, counted(chunks, transfer))
+            if keys and self.removal is not None:
+                await asyncio.to_thread(
+                    self.removal.add_keys, manifest.name, manifest.content_hash, keys
+                )
         except BaseException:
             self.stats.uploads_refused += 1
             raise
@@ -146,6 +170,40 @@ class FileTransferService:
         if self._on_stored is not None:
             self._on_stored(manifest)
         return self.me
+
+    async def remove(self, name: str, content_hash: bytes, secret: bytes) -> bool:
+        validate_name(name)
+        check_secret(secret)
+        if len(content_hash) != DIGEST_SIZE:
+            raise InvalidInput(f"content hash must be {DIGEST_SIZE} bytes")
+        held = self.blobs.by_content(content_hash)
+        if held is None or name not in held.names or held.kind != "pinned":
+            raise NotFound(f"no pinned copy of {name} ({content_hash.hex()[:12]}) here")
+        keys = await self.removal_keys(name, content_hash)
+        key = matching(secret, keys)
+        if key is None:
+            self.stats.removals_refused += 1
+            raise NotPermitted(f"that secret removes no upload of {name} held here")
+        assert self.removal is not None  # keys came from it
+        left = await asyncio.to_thread(self.removal.drop_key, name, content_hash, key)
+        if left:
+            log.info("removal of one upload of %s: %d other uploads keep the copy", name, left)
+            return False
+        manifest = held.manifest_as(name)
+        await asyncio.to_thread(self.blobs.remove_name, name, content_hash)
+        self.stats.copies_removed += 1
+        log.info("removed %s (%d bytes): its uploader withdrew it", name, manifest.size)
+        if self._on_removed is not None:
+            await self._on_removed(manifest)
+        return True
+
+    async def removal_keys(self, name: str, content_hash: bytes) -> tuple[bytes, ...]:
+        validate_name(name)
+        if len(content_hash) != DIGEST_SIZE:
+            raise InvalidInput(f"content hash must be {DIGEST_SIZE} bytes")
+        if self.removal is None:
+            return ()
+        return await asyncio.to_thread(self.removal.keys, name, content_hash)
 
     def _end(self, transfer: Transfer, error: BaseException | str | None = None) -> None:
         """End a served stream: a reader that stops early (``GeneratorExit``) is no failure

@@ -57,6 +57,9 @@ class UploadResult:
     holders: tuple[PeerRef, ...]
     failed: dict[str, str]
     """Address -> why, for candidates that did not take the file."""
+    removal_secret: bytes | None = None
+    """The secret that removes this upload again (given by the node that drew it; see
+    :mod:`chordshare.model.removal`)."""
 
 
 UriOf = Callable[[PeerRef, str], str]
@@ -99,15 +102,20 @@ class Uploader:
         self.spooling: set[Path] = set()
         """Spool files of the uploads in progress (a sweep of stale files must spare them)."""
 
-    async def upload_path(self, path: Path, name: str | None = None) -> UploadResult:
-        """Upload the file at ``path`` under ``name`` (default: its file name)."""
+    async def upload_path(
+        self, path: Path, name: str | None = None, removal_keys: tuple[bytes, ...] = ()
+    ) -> UploadResult:
+        """Upload the file at ``path`` under ``name`` (default: its file name); the holders keep
+        ``removal_keys`` with their copies (:mod:`chordshare.model.removal`)."""
         name = validate_name(path.name if name is None else name)
         manifest = await asyncio.to_thread(hash_file, path, name, self.piece_size)
         if manifest.size > self.max_file_bytes:
             raise LimitExceeded(f"{name} is over the limit of {self.max_file_bytes} bytes")
-        return await self._push(path, manifest)
+        return await self._push(path, manifest, removal_keys)
 
-    async def upload_stream(self, data: AsyncIterable[bytes], name: str) -> UploadResult:
+    async def upload_stream(
+        self, data: AsyncIterable[bytes], name: str, removal_keys: tuple[bytes, ...] = ()
+    ) -> UploadResult:
         """Upload the bytes of ``data`` (e.g. a REST request body) under ``name``."""
         name = validate_name(name)
         await asyncio.to_thread(self.spool_dir.mkdir, parents=True, exist_ok=True)
@@ -120,7 +128,7 @@ class Uploader:
         try:
             with handle:
                 manifest = await self._spool(data, name, handle)
-            return await self._push(spool, manifest)
+            return await self._push(spool, manifest, removal_keys)
         finally:
             self.spooling.discard(spool)
             await asyncio.to_thread(spool.unlink, missing_ok=True)
@@ -134,7 +142,9 @@ class Uploader:
             out.write(block)
         return hasher.manifest(name)
 
-    async def _push(self, path: Path, manifest: FileManifest) -> UploadResult:
+    async def _push(
+        self, path: Path, manifest: FileManifest, removal_keys: tuple[bytes, ...]
+    ) -> UploadResult:
         name = manifest.name
         found = await self.locator.find_successor(self.locator.space.hash_key(name))
         candidates = found.holders()
@@ -150,7 +160,8 @@ class Uploader:
             if not batch:
                 raise self._failure(name, failed)
             results = await asyncio.gather(
-                *(self.send(peer, path, manifest) for peer in batch), return_exceptions=True
+                *(self.send(peer, path, manifest, removal_keys=removal_keys) for peer in batch),
+                return_exceptions=True,
             )
             for peer, result in zip(batch, results, strict=True):
                 if isinstance(result, PeerRef):
@@ -175,15 +186,21 @@ class Uploader:
         return TransferError(f"{name}: not enough holders stored it ({reasons})")
 
     async def send(
-        self, peer: PeerRef, path: Path, manifest: FileManifest, transfer: Transfer | None = None
+        self,
+        peer: PeerRef,
+        path: Path,
+        manifest: FileManifest,
+        transfer: Transfer | None = None,
+        *,
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
         """Stream the file at ``path`` to ``peer``, which stores it as a pinned holder once
-        every piece verified there; the holder as it answered. Raises ChordshareError.
-        ``transfer``: a tracked transfer to tell the bytes sent."""
+        every piece verified there, with ``removal_keys``; the holder as it answered. Raises
+        ChordshareError. ``transfer``: a tracked transfer to tell the bytes sent."""
         chunks = self._chunks(path, manifest)
         if transfer is not None:
             chunks = counted(chunks, transfer)
-        holder = await self.client.upload(peer, manifest, chunks)
+        holder = await self.client.upload(peer, manifest, chunks, removal_keys)
         if holder.id != peer.id:
             raise TransferError(f"{peer.grpc_address} answered as another node")
         return holder

@@ -75,7 +75,11 @@ class MemoryTransferClient:
             await stream.aclose()
 
     async def upload(
-        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+        self,
+        peer: PeerRef,
+        manifest: FileManifest,
+        chunks: AsyncIterable[Chunk],
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
         service = await self._service(peer, "upload")
         interrupted = _Interrupted()
@@ -95,7 +99,9 @@ class MemoryTransferClient:
                 yield Chunk(chunk.piece, chunk.offset, bytes(chunk.data))
 
         try:
-            holder = await service.upload(manifest, watched(), peer=self.source)
+            holder = await service.upload(
+                manifest, watched(), peer=self.source, removal_keys=removal_keys
+            )
         except Exception as exc:
             if interrupted.error is not None:
                 # What stopped the stream on our side, whatever the service made of it (raised
@@ -104,3 +110,15 @@ class MemoryTransferClient:
             raise handler_error(exc, peer.grpc_address, "upload", transfer_error) from exc
         self._check_up(peer, "upload")
         return holder
+
+    async def remove(self, peer: PeerRef, name: str, content_hash: bytes, secret: bytes) -> bool:
+        service = await self._service(peer, "remove")
+        with answered(peer.grpc_address, "remove", transfer_error):
+            return await service.remove(name, content_hash, secret)
+
+    async def removal_keys(
+        self, peer: PeerRef, name: str, content_hash: bytes
+    ) -> tuple[bytes, ...]:
+        service = await self._service(peer, "removal_keys")
+        with answered(peer.grpc_address, "removal_keys", transfer_error):
+            return tuple(await service.removal_keys(name, content_hash))

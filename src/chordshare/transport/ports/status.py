@@ -10,6 +10,7 @@ Server side (:func:`status_for`): what a handler raised becomes the status the c
 
     InvalidInput (incl. InvalidName)   -> INVALID_ARGUMENT    the request can never succeed as sent
     NotFound                           -> NOT_FOUND
+    NotPermitted                       -> PERMISSION_DENIED   a removal with a wrong secret
     IntegrityError                     -> DATA_LOSS           bytes that do not match their hash
     LimitExceeded                      -> RESOURCE_EXHAUSTED  busy or too large: try later or
                                                               elsewhere
@@ -44,6 +45,7 @@ outcomes apart, because each asks for a different reaction; they come back as do
     RESOURCE_EXHAUSTED                 -> LimitExceeded       try later or elsewhere
     INVALID_ARGUMENT                   -> InvalidInput        the request can never succeed
     NOT_FOUND                          -> NotFound            the peer does not hold that content
+    PERMISSION_DENIED                  -> NotPermitted        the peer refused a removal's secret
     anything else                      -> as :func:`peer_error`
 
 Messages name the RPC as the ``.proto`` does and the peer's address:
@@ -62,6 +64,7 @@ from chordshare.errors import (
     LimitExceeded,
     LookupFailed,
     NotFound,
+    NotPermitted,
     PeerError,
     PeerProtocolError,
     PeerTimeout,
@@ -101,6 +104,7 @@ UNIMPLEMENTED_DETAILS = "Method not found!"
 _SERVER_TABLE: tuple[tuple[type[ChordshareError], Status], ...] = (
     (InvalidInput, Status.INVALID_ARGUMENT),
     (NotFound, Status.NOT_FOUND),
+    (NotPermitted, Status.PERMISSION_DENIED),
     (IntegrityError, Status.DATA_LOSS),
     (LimitExceeded, Status.RESOURCE_EXHAUSTED),
     (PeerError, Status.UNAVAILABLE),
@@ -113,6 +117,7 @@ _TRANSFER_TABLE: tuple[tuple[Status, type[ChordshareError]], ...] = (
     (Status.RESOURCE_EXHAUSTED, LimitExceeded),
     (Status.INVALID_ARGUMENT, InvalidInput),
     (Status.NOT_FOUND, NotFound),
+    (Status.PERMISSION_DENIED, NotPermitted),
 )
 
 

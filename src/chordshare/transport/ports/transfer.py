@@ -3,11 +3,13 @@
 :class:`TransferService` is what a node serves (implemented by
 :class:`chordshare.node.transfer.serve.FileTransferService`); :class:`TransferClient` is how a node
 or the CLI asks, peer first. Method names pair with the RPCs of ``transfer.proto``
-(``download`` <-> ``Download``, ``upload`` <-> ``Upload``). Two clients ship:
+(``download`` <-> ``Download``, ``upload`` <-> ``Upload``, ``remove`` <-> ``Remove``,
+``removal_keys`` <-> ``RemovalKeys``). Two clients ship:
 ``transport.memory.transfer`` and ``transport.grpc.transfer.client``.
 
 Errors a client raises: :class:`chordshare.errors.PeerError` subclasses for transport faults;
 :class:`chordshare.errors.NotFound` (the peer holds no such content),
+:class:`chordshare.errors.NotPermitted` (a removal secret the peer's copy keeps no key for),
 :class:`chordshare.errors.InvalidInput` (the peer refused the request as malformed: bad name,
 range, or an upload that breaks its header), :class:`chordshare.errors.IntegrityError` (bytes
 that fail their hash) and :class:`chordshare.errors.LimitExceeded` (too many streams, file too
@@ -77,6 +79,15 @@ class Chunk:
     data: Buffer
 
 
+@dataclass(frozen=True, slots=True)
+class UploadHeader:
+    """What an Upload declares before its bytes: the file, and the removal keys of the uploads
+    the copy belongs to (:mod:`chordshare.model.removal`; none: nobody may remove it)."""
+
+    manifest: FileManifest
+    removal_keys: tuple[bytes, ...] = ()
+
+
 class StreamGate:
     """Counts open streams per remote peer and refuses one over the limit (no queueing: a busy
     provider should be left for another, and a queue would let a peer pin server memory)."""
@@ -116,9 +127,25 @@ class TransferService(Protocol):
         ...
 
     async def upload(
-        self, manifest: FileManifest, chunks: AsyncIterator[Chunk], *, peer: str
+        self,
+        manifest: FileManifest,
+        chunks: AsyncIterator[Chunk],
+        *,
+        peer: str,
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
-        """Receive, verify and durably store the file ``manifest`` declares; this node's ref."""
+        """Receive, verify and durably store the file ``manifest`` declares (keeping its
+        ``removal_keys``); this node's ref."""
+        ...
+
+    async def remove(self, name: str, content_hash: bytes, secret: bytes) -> bool:
+        """Drop the pinned copy of ``(name, content_hash)`` for the holder of ``secret``: True
+        when the copy is gone, False when another upload's key keeps it. NotFound when no such
+        copy is here, NotPermitted for a secret none of its keys matches."""
+        ...
+
+    async def removal_keys(self, name: str, content_hash: bytes) -> tuple[bytes, ...]:
+        """The removal keys kept for that copy (none if it is not held)."""
         ...
 
 
@@ -132,10 +159,24 @@ class TransferClient(Protocol):
         ...
 
     async def upload(
-        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+        self,
+        peer: PeerRef,
+        manifest: FileManifest,
+        chunks: AsyncIterable[Chunk],
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
         """Send a file to ``peer``; returns the holder once it stored and verified it.
 
         ``chunks`` may reuse one buffer: a client consumes (serializes or copies) each chunk
         before asking for the next."""
+        ...
+
+    async def remove(self, peer: PeerRef, name: str, content_hash: bytes, secret: bytes) -> bool:
+        """Ask ``peer`` to drop its copy (see :meth:`TransferService.remove`)."""
+        ...
+
+    async def removal_keys(
+        self, peer: PeerRef, name: str, content_hash: bytes
+    ) -> tuple[bytes, ...]:
+        """The removal keys ``peer`` keeps for its copy."""
         ...

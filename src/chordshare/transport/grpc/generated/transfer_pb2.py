@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from chordshare.transport.grpc.generated import ring_pb2 as chordshare_dot_ring__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63hordshare/transfer.proto\x12\x16\x63hordshare.transfer.v1\x1a\x15\x63hordshare/ring.proto\"Q\n\x0f\x44ownloadRequest\x12\x14\n\x0c\x63ontent_hash\x18\x01 \x01(\x0c\x12\x13\n\x0b\x66irst_piece\x18\x02 \x01(\r\x12\x13\n\x0bpiece_count\x18\x03 \x01(\r\"4\n\x05\x43hunk\x12\r\n\x05piece\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"T\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\npiece_size\x18\x03 \x01(\r\x12\x14\n\x0cpiece_hashes\x18\x04 \x03(\x0c\"\x7f\n\rUploadRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.chordshare.transfer.v1.UploadHeaderH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.chordshare.transfer.v1.ChunkH\x00\x42\x06\n\x04kind\"P\n\x0eUploadResponse\x12(\n\x06holder\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\x32\xbb\x01\n\x08Transfer\x12T\n\x08\x44ownload\x12\'.chordshare.transfer.v1.DownloadRequest\x1a\x1d.chordshare.transfer.v1.Chunk0\x01\x12Y\n\x06Upload\x12%.chordshare.transfer.v1.UploadRequest\x1a&.chordshare.transfer.v1.UploadResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63hordshare/transfer.proto\x12\x16\x63hordshare.transfer.v1\x1a\x15\x63hordshare/ring.proto\"Q\n\x0f\x44ownloadRequest\x12\x14\n\x0c\x63ontent_hash\x18\x01 \x01(\x0c\x12\x13\n\x0b\x66irst_piece\x18\x02 \x01(\r\x12\x13\n\x0bpiece_count\x18\x03 \x01(\r\"4\n\x05\x43hunk\x12\r\n\x05piece\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"j\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\npiece_size\x18\x03 \x01(\r\x12\x14\n\x0cpiece_hashes\x18\x04 \x03(\x0c\x12\x14\n\x0cremoval_keys\x18\x05 \x03(\x0c\"\x7f\n\rUploadRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.chordshare.transfer.v1.UploadHeaderH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.chordshare.transfer.v1.ChunkH\x00\x42\x06\n\x04kind\"P\n\x0eUploadResponse\x12(\n\x06holder\x18\x01 \x01(\x0b\x32\x18.chordshare.ring.v1.Peer\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\"C\n\rRemoveRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\x12\x0e\n\x06secret\x18\x03 \x01(\x0c\"!\n\x0eRemoveResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"8\n\x12RemovalKeysRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x02 \x01(\x0c\"#\n\x13RemovalKeysResponse\x12\x0c\n\x04keys\x18\x01 \x03(\x0c\x32\xfc\x02\n\x08Transfer\x12T\n\x08\x44ownload\x12\'.chordshare.transfer.v1.DownloadRequest\x1a\x1d.chordshare.transfer.v1.Chunk0\x01\x12Y\n\x06Upload\x12%.chordshare.transfer.v1.UploadRequest\x1a&.chordshare.transfer.v1.UploadResponse(\x01\x12W\n\x06Remove\x12%.chordshare.transfer.v1.RemoveRequest\x1a&.chordshare.transfer.v1.RemoveResponse\x12\x66\n\x0bRemovalKeys\x12*.chordshare.transfer.v1.RemovalKeysRequest\x1a+.chordshare.transfer.v1.RemovalKeysResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,11 +37,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHUNK']._serialized_start=159
   _globals['_CHUNK']._serialized_end=211
   _globals['_UPLOADHEADER']._serialized_start=213
-  _globals['_UPLOADHEADER']._serialized_end=297
-  _globals['_UPLOADREQUEST']._serialized_start=299
-  _globals['_UPLOADREQUEST']._serialized_end=426
-  _globals['_UPLOADRESPONSE']._serialized_start=428
-  _globals['_UPLOADRESPONSE']._serialized_end=508
-  _globals['_TRANSFER']._serialized_start=511
-  _globals['_TRANSFER']._serialized_end=698
+  _globals['_UPLOADHEADER']._serialized_end=319
+  _globals['_UPLOADREQUEST']._serialized_start=321
+  _globals['_UPLOADREQUEST']._serialized_end=448
+  _globals['_UPLOADRESPONSE']._serialized_start=450
+  _globals['_UPLOADRESPONSE']._serialized_end=530
+  _globals['_REMOVEREQUEST']._serialized_start=532
+  _globals['_REMOVEREQUEST']._serialized_end=599
+  _globals['_REMOVERESPONSE']._serialized_start=601
+  _globals['_REMOVERESPONSE']._serialized_end=634
+  _globals['_REMOVALKEYSREQUEST']._serialized_start=636
+  _globals['_REMOVALKEYSREQUEST']._serialized_end=692
+  _globals['_REMOVALKEYSRESPONSE']._serialized_start=694
+  _globals['_REMOVALKEYSRESPONSE']._serialized_end=729
+  _globals['_TRANSFER']._serialized_start=732
+  _globals['_TRANSFER']._serialized_end=1112
 # @@protoc_insertion_point(module_scope)

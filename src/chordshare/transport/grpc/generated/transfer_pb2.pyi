@@ -21,7 +21,8 @@ Errors travel as gRPC status codes:
   INVALID_ARGUMENT    a bad name, size, piece size, hash length, range, or a stream that sends
                       more than it declared / chunks out of order
   DATA_LOSS           bytes that do not match their piece hash
-  NOT_FOUND           the node holds no file with that content hash
+  NOT_FOUND           the node holds no file with that content hash (under that name)
+  PERMISSION_DENIED   a removal secret whose key the copy does not keep
   RESOURCE_EXHAUSTED  too many concurrent streams from this peer, a file over the size limit,
                       or no room left in the receiver's store (its pinned quota)
   FAILED_PRECONDITION the stream ended before the declared size arrived
@@ -115,6 +116,7 @@ class UploadHeader(_message.Message):
     SIZE_FIELD_NUMBER: _builtins.int
     PIECE_SIZE_FIELD_NUMBER: _builtins.int
     PIECE_HASHES_FIELD_NUMBER: _builtins.int
+    REMOVAL_KEYS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """A display name, never a path (see chordshare.model.names.validate_name)."""
     size: _builtins.int
@@ -123,6 +125,12 @@ class UploadHeader(_message.Message):
     def piece_hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
         """One 32-byte BLAKE3 digest per piece, in order."""
 
+    @_builtins.property
+    def removal_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The removal keys of the uploads this copy belongs to (32-byte SHA-256 digests of their
+        secrets, at most 16); none for a copy nobody may remove.
+        """
+
     def __init__(
         self,
         *,
@@ -130,10 +138,11 @@ class UploadHeader(_message.Message):
         size: _builtins.int = ...,
         piece_size: _builtins.int = ...,
         piece_hashes: _abc.Iterable[_builtins.bytes] | None = ...,
+        removal_keys: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "piece_hashes", b"piece_hashes", "piece_size", b"piece_size", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "piece_hashes", b"piece_hashes", "piece_size", b"piece_size", "removal_keys", b"removal_keys", "size", b"size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -194,3 +203,93 @@ class UploadResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UploadResponse: _TypeAlias = UploadResponse  # noqa: Y015
+
+@_typing.final
+class RemoveRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    content_hash: _builtins.bytes
+    secret: _builtins.bytes
+    """The upload's removal secret, 32 bytes."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        content_hash: _builtins.bytes = ...,
+        secret: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name", "secret", b"secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveRequest: _TypeAlias = RemoveRequest  # noqa: Y015
+
+@_typing.final
+class RemoveResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_FIELD_NUMBER: _builtins.int
+    removed: _builtins.bool
+    """True: the copy is gone. False: the key was dropped, but another upload of the same
+    content under this name keeps the copy here.
+    """
+    def __init__(
+        self,
+        *,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveResponse: _TypeAlias = RemoveResponse  # noqa: Y015
+
+@_typing.final
+class RemovalKeysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    content_hash: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        content_hash: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemovalKeysRequest: _TypeAlias = RemovalKeysRequest  # noqa: Y015
+
+@_typing.final
+class RemovalKeysResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemovalKeysResponse: _TypeAlias = RemovalKeysResponse  # noqa: Y015

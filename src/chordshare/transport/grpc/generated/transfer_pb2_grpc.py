@@ -44,6 +44,16 @@ class TransferStub:
                 request_serializer=chordshare_dot_transfer__pb2.UploadRequest.SerializeToString,
                 response_deserializer=chordshare_dot_transfer__pb2.UploadResponse.FromString,
                 _registered_method=True)
+        self.Remove = channel.unary_unary(
+                '/chordshare.transfer.v1.Transfer/Remove',
+                request_serializer=chordshare_dot_transfer__pb2.RemoveRequest.SerializeToString,
+                response_deserializer=chordshare_dot_transfer__pb2.RemoveResponse.FromString,
+                _registered_method=True)
+        self.RemovalKeys = channel.unary_unary(
+                '/chordshare.transfer.v1.Transfer/RemovalKeys',
+                request_serializer=chordshare_dot_transfer__pb2.RemovalKeysRequest.SerializeToString,
+                response_deserializer=chordshare_dot_transfer__pb2.RemovalKeysResponse.FromString,
+                _registered_method=True)
 
 
 class TransferServicer:
@@ -61,6 +71,23 @@ class TransferServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Remove(self, request, context):
+        """Drop this node's pinned copy of an upload, for the holder of its removal secret
+        (chordshare.model.removal): the copy goes once no other upload's key is left on it, and
+        the node then withdraws its provider entry before it answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemovalKeys(self, request, context):
+        """The removal keys this node keeps for a copy (hashes of secrets: telling them is harmless),
+        so that a node copying the bytes on a holder's behalf gives the new copy the same keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransferServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +100,16 @@ def add_TransferServicer_to_server(servicer, server):
                     servicer.Upload,
                     request_deserializer=chordshare_dot_transfer__pb2.UploadRequest.FromString,
                     response_serializer=chordshare_dot_transfer__pb2.UploadResponse.SerializeToString,
+            ),
+            'Remove': grpc.unary_unary_rpc_method_handler(
+                    servicer.Remove,
+                    request_deserializer=chordshare_dot_transfer__pb2.RemoveRequest.FromString,
+                    response_serializer=chordshare_dot_transfer__pb2.RemoveResponse.SerializeToString,
+            ),
+            'RemovalKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovalKeys,
+                    request_deserializer=chordshare_dot_transfer__pb2.RemovalKeysRequest.FromString,
+                    response_serializer=chordshare_dot_transfer__pb2.RemovalKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +166,60 @@ class Transfer:
             '/chordshare.transfer.v1.Transfer/Upload',
             chordshare_dot_transfer__pb2.UploadRequest.SerializeToString,
             chordshare_dot_transfer__pb2.UploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Remove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chordshare.transfer.v1.Transfer/Remove',
+            chordshare_dot_transfer__pb2.RemoveRequest.SerializeToString,
+            chordshare_dot_transfer__pb2.RemoveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovalKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chordshare.transfer.v1.Transfer/RemovalKeys',
+            chordshare_dot_transfer__pb2.RemovalKeysRequest.SerializeToString,
+            chordshare_dot_transfer__pb2.RemovalKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

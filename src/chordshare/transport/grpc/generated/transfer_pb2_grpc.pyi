@@ -21,7 +21,8 @@ Errors travel as gRPC status codes:
   INVALID_ARGUMENT    a bad name, size, piece size, hash length, range, or a stream that sends
                       more than it declared / chunks out of order
   DATA_LOSS           bytes that do not match their piece hash
-  NOT_FOUND           the node holds no file with that content hash
+  NOT_FOUND           the node holds no file with that content hash (under that name)
+  PERMISSION_DENIED   a removal secret whose key the copy does not keep
   RESOURCE_EXHAUSTED  too many concurrent streams from this peer, a file over the size limit,
                       or no room left in the receiver's store (its pinned quota)
   FAILED_PRECONDITION the stream ended before the declared size arrived
@@ -41,6 +42,15 @@ class TransferStub:
     def __init__(self, channel: _aio.Channel) -> None: ...
     Download: _aio.UnaryStreamMultiCallable[_transfer_pb2.DownloadRequest, _transfer_pb2.Chunk]
     Upload: _aio.StreamUnaryMultiCallable[_transfer_pb2.UploadRequest, _transfer_pb2.UploadResponse]
+    Remove: _aio.UnaryUnaryMultiCallable[_transfer_pb2.RemoveRequest, _transfer_pb2.RemoveResponse]
+    """Drop this node's pinned copy of an upload, for the holder of its removal secret
+    (chordshare.model.removal): the copy goes once no other upload's key is left on it, and
+    the node then withdraws its provider entry before it answers.
+    """
+    RemovalKeys: _aio.UnaryUnaryMultiCallable[_transfer_pb2.RemovalKeysRequest, _transfer_pb2.RemovalKeysResponse]
+    """The removal keys this node keeps for a copy (hashes of secrets: telling them is harmless),
+    so that a node copying the bytes on a holder's behalf gives the new copy the same keys.
+    """
 
 class TransferServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -56,5 +66,26 @@ class TransferServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _abc.AsyncIterator[_transfer_pb2.UploadRequest],
         context: _aio.ServicerContext[_abc.AsyncIterator[_transfer_pb2.UploadRequest], _abc.Awaitable[_transfer_pb2.UploadResponse]],
     ) -> _abc.Awaitable[_transfer_pb2.UploadResponse]: ...
+
+    @_abc_1.abstractmethod
+    def Remove(
+        self,
+        request: _transfer_pb2.RemoveRequest,
+        context: _aio.ServicerContext[_transfer_pb2.RemoveRequest, _abc.Awaitable[_transfer_pb2.RemoveResponse]],
+    ) -> _abc.Awaitable[_transfer_pb2.RemoveResponse]:
+        """Drop this node's pinned copy of an upload, for the holder of its removal secret
+        (chordshare.model.removal): the copy goes once no other upload's key is left on it, and
+        the node then withdraws its provider entry before it answers.
+        """
+
+    @_abc_1.abstractmethod
+    def RemovalKeys(
+        self,
+        request: _transfer_pb2.RemovalKeysRequest,
+        context: _aio.ServicerContext[_transfer_pb2.RemovalKeysRequest, _abc.Awaitable[_transfer_pb2.RemovalKeysResponse]],
+    ) -> _abc.Awaitable[_transfer_pb2.RemovalKeysResponse]:
+        """The removal keys this node keeps for a copy (hashes of secrets: telling them is harmless),
+        so that a node copying the bytes on a holder's behalf gives the new copy the same keys.
+        """
 
 def add_TransferServicer_to_server(servicer: TransferServicer, server: _aio.Server) -> None: ...

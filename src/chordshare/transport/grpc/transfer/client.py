@@ -29,11 +29,14 @@ from chordshare.model.limits import MAX_MESSAGE_BYTES, MIN_UPLOAD_RATE
 from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.channels import ChannelCache
+from chordshare.transport.grpc.generated import transfer_pb2 as pb
 from chordshare.transport.grpc.options import channel_options
 from chordshare.transport.grpc.ring.codec import WireCodec
 from chordshare.transport.grpc.transfer.codec import (
     ADMITTED,
     DOWNLOAD_METHOD,
+    REMOVAL_KEYS_METHOD,
+    REMOVE_METHOD,
     UPLOAD_METHOD,
     Malformed,
     UploadItem,
@@ -45,7 +48,7 @@ from chordshare.transport.grpc.transfer.codec import (
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_error
 from chordshare.transport.ports.status import Status, peer_error
-from chordshare.transport.ports.transfer import Chunk
+from chordshare.transport.ports.transfer import Chunk, UploadHeader
 
 DEFAULT_IDLE_TIMEOUT = 30.0
 """Seconds without a chunk before a download stream is abandoned: far above any pause of a
@@ -112,9 +115,14 @@ class GrpcTransferClient:
             call.cancel()
 
     async def upload(
-        self, peer: PeerRef, manifest: FileManifest, chunks: AsyncIterable[Chunk]
+        self,
+        peer: PeerRef,
+        manifest: FileManifest,
+        chunks: AsyncIterable[Chunk],
+        removal_keys: tuple[bytes, ...] = (),
     ) -> PeerRef:
-        header = encode_upload_request(manifest)
+        declared = UploadHeader(manifest, removal_keys)
+        header = encode_upload_request(declared)
         if len(header) > self.max_message_bytes:
             raise LimitExceeded(
                 f"{manifest.name}: the upload header ({len(header)} bytes of piece hashes) does "
@@ -125,7 +133,7 @@ class GrpcTransferClient:
         calls: list[Any] = []
 
         async def items() -> AsyncIterator[UploadItem]:
-            yield manifest
+            yield declared
             # The body follows once the server admitted the upload, which its initial metadata
             # says; a server that refused has ended the call by then, and nothing more is sent.
             (call,) = calls
@@ -165,3 +173,35 @@ class GrpcTransferClient:
         if content_hash != manifest.content_hash:
             raise PeerProtocolError(f"Upload to {peer.grpc_address}: wrong content hash in reply")
         return holder
+
+    async def remove(self, peer: PeerRef, name: str, content_hash: bytes, secret: bytes) -> bool:
+        request = pb.RemoveRequest(name=name, content_hash=content_hash, secret=secret)
+        reply = await self._unary(peer, REMOVE_METHOD, "Remove", request.SerializeToString())
+        try:
+            return pb.RemoveResponse.FromString(reply).removed
+        except Exception as exc:  # protobuf's DecodeError
+            raise PeerProtocolError(f"Remove to {peer.grpc_address}: bad reply: {exc}") from exc
+
+    async def removal_keys(
+        self, peer: PeerRef, name: str, content_hash: bytes
+    ) -> tuple[bytes, ...]:
+        request = pb.RemovalKeysRequest(name=name, content_hash=content_hash)
+        reply = await self._unary(
+            peer, REMOVAL_KEYS_METHOD, "RemovalKeys", request.SerializeToString()
+        )
+        try:
+            return tuple(pb.RemovalKeysResponse.FromString(reply).keys)
+        except Exception as exc:
+            raise PeerProtocolError(
+                f"RemovalKeys to {peer.grpc_address}: bad reply: {exc}"
+            ) from exc
+
+    async def _unary(self, peer: PeerRef, method: str, name: str, request: bytes) -> bytes:
+        call = self._channel(peer).unary_unary(
+            method, request_serializer=None, response_deserializer=None
+        )
+        try:
+            reply: bytes = await call(request, timeout=self.timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise transfer_error(exc, peer.grpc_address, name) from exc
+        return reply

@@ -22,11 +22,13 @@ from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
 from chordshare.transport.grpc.ring.codec import WireCodec
-from chordshare.transport.ports.transfer import Chunk
+from chordshare.transport.ports.transfer import Chunk, UploadHeader
 
 SERVICE_NAME = "chordshare.transfer.v1.Transfer"
 DOWNLOAD_METHOD = f"/{SERVICE_NAME}/Download"
 UPLOAD_METHOD = f"/{SERVICE_NAME}/Upload"
+REMOVE_METHOD = f"/{SERVICE_NAME}/Remove"
+REMOVAL_KEYS_METHOD = f"/{SERVICE_NAME}/RemovalKeys"
 
 ADMITTED = ("chordshare-upload", "admitted")
 """The initial-metadata entry by which an Upload's receiver says it admitted the header: the
@@ -140,17 +142,19 @@ def decode_chunk(message: bytes) -> Chunk | Malformed:
 
 # -- Upload requests ---------------------------------------------------------------------------
 
-UploadItem = FileManifest | Chunk
-"""What an Upload stream carries: the header (as the manifest it declares), then chunks."""
+UploadItem = UploadHeader | Chunk
+"""What an Upload stream carries: the header, then chunks."""
 
 
 def encode_upload_request(item: UploadItem) -> bytes:
-    if isinstance(item, FileManifest):
+    if isinstance(item, UploadHeader):
+        m = item.manifest
         header = pb.UploadHeader(
-            name=item.name,
-            size=item.size,
-            piece_size=item.piece_size,
-            piece_hashes=list(item.piece_hashes),
+            name=m.name,
+            size=m.size,
+            piece_size=m.piece_size,
+            piece_hashes=list(m.piece_hashes),
+            removal_keys=list(item.removal_keys),
         )
         return pb.UploadRequest(header=header).SerializeToString()
     length = len(memoryview(item.data))
@@ -159,7 +163,7 @@ def encode_upload_request(item: UploadItem) -> bytes:
 
 
 def decode_upload_request(message: bytes) -> UploadItem | Malformed:
-    """The header as an (unchecked-name) manifest, or a chunk; Malformed otherwise."""
+    """The header (its manifest's name unchecked), or a chunk; Malformed otherwise."""
     buf = memoryview(message)
     found: UploadItem | None = None
     try:
@@ -172,7 +176,7 @@ def decode_upload_request(message: bytes) -> UploadItem | Malformed:
                 if pos > len(buf):
                     raise _Bad("truncated field")
                 body = buf[start:pos]
-                found = _parse_chunk(body) if key == _CHUNK_TAG else _manifest(bytes(body))
+                found = _parse_chunk(body) if key == _CHUNK_TAG else _header(bytes(body))
             else:
                 pos = _skip(buf, pos, key & 7)
     except _Bad as exc:
@@ -182,15 +186,18 @@ def decode_upload_request(message: bytes) -> UploadItem | Malformed:
     return found
 
 
-def _manifest(body: bytes) -> FileManifest:
+def _header(body: bytes) -> UploadHeader:
     try:
         header = pb.UploadHeader.FromString(body)
     except DecodeError as exc:  # its text names protobuf internals: say it plainly
         raise _Bad(f"not a valid {pb.UploadHeader.DESCRIPTOR.full_name}") from exc
     try:
-        return FileManifest(header.name, header.size, header.piece_size, tuple(header.piece_hashes))
+        manifest = FileManifest(
+            header.name, header.size, header.piece_size, tuple(header.piece_hashes)
+        )
     except ValueError as exc:  # what FileManifest refuses, in its own words
         raise _Bad(f"bad header: {exc}") from exc
+    return UploadHeader(manifest, tuple(header.removal_keys))
 
 
 # -- Download requests and Upload responses --------------------------------------------------
@@ -229,3 +236,22 @@ class UploadResponseCodec:
     def decode(self, message: bytes) -> tuple[PeerRef, bytes]:
         response = pb.UploadResponse.FromString(message)
         return self.wire.decode_peer(response.holder, "holder"), response.content_hash
+
+
+# -- Remove and RemovalKeys (small unary calls: the generated classes) -------------------------
+
+
+def decode_remove_request(message: bytes) -> pb.RemoveRequest | Malformed:
+    try:
+        return pb.RemoveRequest.FromString(message)
+    except DecodeError:
+        return Malformed(f"malformed request: not a valid {pb.RemoveRequest.DESCRIPTOR.full_name}")
+
+
+def decode_removal_keys_request(message: bytes) -> pb.RemovalKeysRequest | Malformed:
+    try:
+        return pb.RemovalKeysRequest.FromString(message)
+    except DecodeError:
+        return Malformed(
+            f"malformed request: not a valid {pb.RemovalKeysRequest.DESCRIPTOR.full_name}"
+        )

@@ -22,7 +22,6 @@ from typing import Any
 import grpc
 
 from chordshare.errors import ChordshareError, InvalidInput
-from chordshare.model.manifest import FileManifest
 from chordshare.ring import IdSpace
 from chordshare.transport.grpc.generated import transfer_pb2 as pb
 from chordshare.transport.grpc.hosts import DEFAULT_MAX_STREAMS_PER_HOST, host_key
@@ -33,13 +32,15 @@ from chordshare.transport.grpc.transfer.codec import (
     Malformed,
     UploadResponseCodec,
     decode_download_request,
+    decode_removal_keys_request,
+    decode_remove_request,
     decode_upload_request,
     encode_chunk,
 )
 from chordshare.transport.grpc.transfer.malloc import tune_malloc
 from chordshare.transport.grpc.transfer.status import transfer_status
 from chordshare.transport.ports.status import INTERNAL_DETAILS
-from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferService
+from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferService, UploadHeader
 
 log = logging.getLogger(__name__)
 
@@ -87,28 +88,68 @@ class TransferServicer:
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
 
     async def Upload(  # noqa: N802
-        self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any
+        self, requests: AsyncIterator[UploadHeader | Chunk | Malformed], context: Any
     ) -> bytes:
         body: _Body | None = None
-        first: FileManifest | Chunk | Malformed | None = None
+        first: UploadHeader | Chunk | Malformed | None = None
         try:
             first = await anext(aiter(requests), None)
             if isinstance(first, Malformed):
                 raise InvalidInput(first.reason)
-            if not isinstance(first, FileManifest):
+            if not isinstance(first, UploadHeader):
                 raise InvalidInput("an Upload must start with a header")
             body = _Body(requests, context)
+            manifest = first.manifest
             with self.hosts.stream(host_key(context)):
-                holder = await self.service.upload(first, body.chunks(), peer=context.peer())
-            return self.responses.encode(holder, first.content_hash)
+                holder = await self.service.upload(
+                    manifest,
+                    body.chunks(),
+                    peer=context.peer(),
+                    removal_keys=first.removal_keys,
+                )
+            return self.responses.encode(holder, manifest.content_hash)
         except ChordshareError as exc:
             if body is not None and body.started:
-                await body.drain(first.size if isinstance(first, FileManifest) else 0)
+                await body.drain(first.manifest.size if isinstance(first, UploadHeader) else 0)
             await _abort(context, exc)
         except grpc.aio.AbortError:
             raise
         except Exception:
             log.exception("Upload failed")
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
+        raise AssertionError("unreachable: abort raises")
+
+    async def Remove(  # noqa: N802
+        self, request: pb.RemoveRequest | Malformed, context: Any
+    ) -> bytes:
+        try:
+            if isinstance(request, Malformed):
+                raise InvalidInput(request.reason)
+            removed = await self.service.remove(request.name, request.content_hash, request.secret)
+            return pb.RemoveResponse(removed=removed).SerializeToString()
+        except ChordshareError as exc:
+            await _abort(context, exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("Remove failed")
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
+        raise AssertionError("unreachable: abort raises")
+
+    async def RemovalKeys(  # noqa: N802
+        self, request: pb.RemovalKeysRequest | Malformed, context: Any
+    ) -> bytes:
+        try:
+            if isinstance(request, Malformed):
+                raise InvalidInput(request.reason)
+            keys = await self.service.removal_keys(request.name, request.content_hash)
+            return pb.RemovalKeysResponse(keys=list(keys)).SerializeToString()
+        except ChordshareError as exc:
+            await _abort(context, exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("RemovalKeys failed")
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
         raise AssertionError("unreachable: abort raises")
 
@@ -130,7 +171,7 @@ class _Body:
     server sent, so the client must be done writing when the status arrives. Only a client that
     is still sending after that sees INTERNAL."""
 
-    def __init__(self, requests: AsyncIterator[FileManifest | Chunk | Malformed], context: Any):
+    def __init__(self, requests: AsyncIterator[UploadHeader | Chunk | Malformed], context: Any):
         self.requests = requests
         self.context = context
         self.started = False
@@ -177,6 +218,16 @@ def transfer_handler(servicer: TransferServicer) -> grpc.GenericRpcHandler:
             "Upload": grpc.stream_unary_rpc_method_handler(
                 servicer.Upload,
                 request_deserializer=decode_upload_request,
+                response_serializer=_identity,
+            ),
+            "Remove": grpc.unary_unary_rpc_method_handler(
+                servicer.Remove,
+                request_deserializer=decode_remove_request,
+                response_serializer=_identity,
+            ),
+            "RemovalKeys": grpc.unary_unary_rpc_method_handler(
+                servicer.RemovalKeys,
+                request_deserializer=decode_removal_keys_request,
                 response_serializer=_identity,
             ),
         },
