@@ -63,7 +63,9 @@ async def test_the_accepting_node_removes_an_upload_without_being_given_the_secr
         report = RemovalAnswer.model_validate_json(removed.content)
         assert report.complete
         assert ids(report.removed) == set(holders)
-        assert report.kept == [] and report.unreachable == {} and report.refused == {}
+        assert report.kept == []
+        assert report.unreachable == {}
+        assert report.refused == {}
         assert copies(ring, "holiday photos.zip") == set()
         # Every holder withdrew its entry: no node finds the name or one of its words.
         for member in ring.members:
@@ -124,7 +126,8 @@ async def test_another_upload_of_the_same_content_and_name_survives(ring: FilesR
             (await http.delete("/api/v1/network/files/shared.iso")).content
         )
         assert answer.complete
-        assert ids(answer.kept) == holders and answer.removed == []
+        assert ids(answer.kept) == holders
+        assert answer.removed == []
         assert copies(ring, "shared.iso") == holders
         fetched = await http.get("/api/v1/network/files/shared.iso/content")
         assert fetched.content == content
