@@ -377,3 +377,45 @@ def test_a_withdrawn_file_is_gone_at_once(ring: Ring, tmp_path: Path) -> None:
     one_line_error(status, out, err, "the network knows no file named 'gone.bin'")
     assert not (tmp_path / "gone.bin").exists()
     assert not list(tmp_path.glob("gone.bin.part*")), "a .part that can never complete"
+
+
+def test_rm_withdraws_an_upload(ring: Ring, tmp_path: Path) -> None:
+    """put prints the removal secret; rm on the node that accepted the upload needs none, rm
+    elsewhere needs the right one; afterwards no node lists the name."""
+    source = tmp_path / "to-remove.bin"
+    source.write_bytes(random.Random(11).randbytes(150 << 10))
+    status, out, err = cli("put", str(source), "--node", url(ring, 1), owner=data_dir(ring, 1))
+    assert status == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("removal secret: ")]
+    secret = line.split()[2]
+    assert len(bytes.fromhex(secret)) == 32
+    one_line_error(
+        *cli("rm", "to-remove.bin", "--node", url(ring, 2), owner=data_dir(ring, 2)),
+        "keeps no removal secret",
+    )
+    one_line_error(
+        *cli(
+            "rm",
+            "to-remove.bin",
+            "--node",
+            url(ring, 2),
+            "--secret",
+            "0" * 64,
+            owner=data_dir(ring, 2),
+        ),
+        "removes no upload",
+    )
+    status, out, err = cli(
+        "rm", "to-remove.bin", "--node", url(ring, 1), "--json", owner=data_dir(ring, 1)
+    )
+    assert status == 0, err
+    answer = json.loads(out)
+    assert answer["complete"] is True
+    assert len(answer["removed"]) == 3
+    for i in range(4):
+        with NodeApi(url(ring, i)) as api, pytest.raises(NotFound):
+            api.network_file("to-remove.bin")
+    one_line_error(
+        *cli("rm", "to-remove.bin", "--node", url(ring, 1), owner=data_dir(ring, 1)),
+        "keeps no removal secret",
+    )

@@ -334,6 +334,13 @@ def put(
         f"({size / (1 << 20) / max(seconds, 1e-9):.1f} MiB/s)",
         soft_wrap=True,
     )
+    if answer.removal_secret is not None:
+        out.print(
+            f"removal secret: {answer.removal_secret} (`chordshare rm {name}` on this node "
+            "needs none; keep it to remove the upload through another node with --secret)",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def _upload_timeout(size: int) -> float:

@@ -31,6 +31,7 @@ COMMANDS = {
     "open": "chordshare.cli.open_cmd:register",
     **dict.fromkeys(["ring", "lookup", "peers", "leave", "rescan", "info"], CLIENT),
     **dict.fromkeys(["ls", "search", "show", "get", "put"], FILES),
+    "rm": "chordshare.cli.remove:register",
     **dict.fromkeys(["status", "transfers", "events"], WATCH),
     "sim": "chordshare.cli.sim:sim_app",
     "certs": "chordshare.cli.certs:app",

@@ -14,6 +14,7 @@ import httpx
 from chordshare.client.grpc_port import grpc_port_message, speaks_http2
 from chordshare.errors import (
     ChordshareError,
+    Conflict,
     IntegrityError,
     InvalidInput,
     InvalidName,
@@ -21,6 +22,7 @@ from chordshare.errors import (
     LimitExceeded,
     LookupFailed,
     NotFound,
+    NotPermitted,
     PeerError,
     PeerProtocolError,
     PeerTimeout,
@@ -37,6 +39,8 @@ REMOTE_ERRORS: Mapping[str, type[ChordshareError]] = {
         InvalidInput,
         InvalidName,
         NotFound,
+        NotPermitted,
+        Conflict,
         PeerError,
         PeerUnavailable,
         PeerTimeout,

@@ -26,12 +26,21 @@ from chordshare.client.lazy import lazy_module
 from chordshare.model.names import validate_name
 from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES
 
+REMOVAL_SECRET_HEADER = "X-Chordshare-Removal-Secret"
+"""The header a removal's secret travels in (never the URL, which logs keep)."""
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from chordshare.api.schemas import files as wire
     from chordshare.api.schemas import search as search_wire
-    from chordshare.api.schemas.files import HeldFiles, NetworkFile, NetworkFileNames, UploadAnswer
+    from chordshare.api.schemas.files import (
+        HeldFiles,
+        NetworkFile,
+        NetworkFileNames,
+        RemovalAnswer,
+        UploadAnswer,
+    )
     from chordshare.api.schemas.search import SearchAnswer
 else:  # loaded when first used (see chordshare.client.lazy)
     wire = lazy_module("chordshare.api.schemas.files")
@@ -147,6 +156,19 @@ class FilesMethods:
                 timeout=_long(self._http.timeout, timeout),
             )
         return decode(response, wire.UploadAnswer)
+
+    def remove(
+        self, name: str, *, content_hash: str | None = None, secret: str | None = None
+    ) -> RemovalAnswer:
+        """``DELETE /api/v1/network/files/{name}``: take an upload out of the network (the one
+        this node accepted, or the one ``secret`` belongs to); the answer says what each holder
+        did."""
+        path = wire.network_file_path(validate_name(name))
+        params = {} if content_hash is None else {"content_hash": content_hash}
+        headers = {} if secret is None else {REMOVAL_SECRET_HEADER: secret}
+        with translate_transport_errors(f"DELETE {self.base_url}{path}"):
+            response = self._http.delete(path, params=params, headers=headers)
+        return decode(response, wire.RemovalAnswer)
 
     @contextmanager
     def content(
