@@ -68,3 +68,19 @@ def test_errors_of_a_live_node_are_json_too(service_ring: ServiceRing, tmp_path:
 
     body = json_error(*cli("put", str(tmp_path / "absent.txt"), "--node", url, "--json"))
     assert "absent.txt" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("command", "detail"),
+    [
+        (["lookup", "--json"], "Missing argument"),
+        (["lookup", "k", "--bogus", "--json"], "No such option: --bogus"),
+        (["rm", "--json"], "Missing argument"),
+    ],
+)
+def test_a_usage_error_with_json_is_a_json_error(command: list[str], detail: str) -> None:
+    status, out, err = cli(*command)
+    assert status == 2
+    body = json_error(status, out, err)
+    assert body["error"] == "UsageError"
+    assert detail in body["detail"]

@@ -7,7 +7,10 @@ the place ``chordshare --help`` should list it.
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 # httpx imports its own command-line tool (click, rich, pygments) whenever those are installed,
 # which they are here: a third of a client command's start-up. Marking that module absent
@@ -15,6 +18,7 @@ import sys
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import typer  # noqa: E402 (after the line above, before anything imports httpx)
+from typer._click.exceptions import ClickException  # noqa: E402
 
 from chordshare import __version__  # noqa: E402
 from chordshare.cli import grpc_logs  # noqa: E402
@@ -41,6 +45,30 @@ COMMANDS = {
 
 class Commands(LazyGroup):
     lazy = COMMANDS
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """With ``--json`` anywhere on the line, a usage error (a missing argument, an unknown
+        option) is one JSON object on stderr like every other failure, not a boxed panel."""
+        argv = sys.argv[1:] if args is None else list(args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except ClickException as exc:
+            body = {"error": "UsageError", "detail": " ".join(exc.format_message().split())}
+            print(json.dumps(body), file=sys.stderr, flush=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
