@@ -21,7 +21,7 @@ import typer  # noqa: E402 (after the line above, before anything imports httpx)
 from typer._click.exceptions import ClickException  # noqa: E402
 
 from chordshare import __version__  # noqa: E402
-from chordshare.cli import grpc_logs  # noqa: E402
+from chordshare.cli import grpc_logs, report  # noqa: E402
 from chordshare.cli.lazy_group import LazyGroup  # noqa: E402
 
 CLIENT = "chordshare.cli.client:app"
@@ -68,6 +68,8 @@ class Commands(LazyGroup):
             body = {"error": "UsageError", "detail": " ".join(exc.format_message().split())}
             print(json.dumps(body), file=sys.stderr, flush=True)
             sys.exit(exc.exit_code)
+        finally:
+            report.plain_errors()
         sys.exit(code if isinstance(code, int) else 0)
 
 

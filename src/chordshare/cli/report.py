@@ -42,6 +42,12 @@ def json_errors(ctx: typer.Context, value: bool) -> bool:
     return value
 
 
+def plain_errors() -> None:
+    """Back to plain failures: for a command whose context was never closed (a usage error
+    raised while its options were parsed, after ``--json`` had been read)."""
+    _Mode.json = False
+
+
 def fail(message: str, status: int, error: str | None = None) -> NoReturn:
     """Report ``message`` on stderr and exit with ``status``. ``error``: the kind of failure
     (an exception class name, as in the REST error bodies) shown in the JSON form."""
