@@ -23,8 +23,8 @@ import httpx
 
 from chordshare.client.errors import decode, error_from_response, translate_transport_errors
 from chordshare.client.lazy import lazy_module
+from chordshare.model.limits import DEFAULT_CHUNK_BYTES
 from chordshare.model.names import validate_name
-from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES
 
 REMOVAL_SECRET_HEADER = "X-Chordshare-Removal-Secret"
 """The header a removal's secret travels in (never the URL, which logs keep)."""

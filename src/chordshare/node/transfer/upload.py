@@ -28,14 +28,19 @@ from chordshare.errors import (
     PeerUnavailable,
     TransferError,
 )
-from chordshare.model.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_PROVIDER_TTL, DEFAULT_REPLICAS
+from chordshare.model.limits import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_PROVIDER_TTL,
+    DEFAULT_REPLICAS,
+)
 from chordshare.model.manifest import DEFAULT_PIECE_SIZE, FileManifest, FileRecord, Provider
 from chordshare.model.names import validate_name
 from chordshare.node.ring.lookup import LookupResult
 from chordshare.node.transfer.tracker import Transfer, counted
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.storage.files.pieces import PieceHasher, PieceReader, hash_file
-from chordshare.transport.ports.transfer import DEFAULT_CHUNK_BYTES, Chunk, TransferClient
+from chordshare.transport.ports.transfer import Chunk, TransferClient
 
 log = logging.getLogger(__name__)
 

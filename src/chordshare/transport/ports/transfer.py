@@ -26,17 +26,13 @@ from typing import Protocol
 
 from chordshare.errors import LimitExceeded
 from chordshare.model.limits import (
+    DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_STREAMS_PER_PEER,
     MAX_MESSAGE_BYTES,
 )
 from chordshare.model.manifest import Buffer, FileManifest
 from chordshare.ring import PeerRef
-
-DEFAULT_CHUNK_BYTES = 1 << 20
-"""1 MiB of data per message: measured fastest on loopback (``bench/transfer.py``):
-64 KiB messages halve throughput (per-message cost dominates), 4 MiB ones are slower again
-(larger copies fall out of cache and flow-control windows stall)."""
 
 MESSAGE_HEADROOM = 64 << 10
 """Bytes of a message budget kept for everything that is not chunk data (piece index, offset and
