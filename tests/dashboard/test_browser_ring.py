@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from chordshare.cli.launcher import fixed_port
+from chordshare.ring import IdSpace
 from tests.dashboard.conftest import EXPECT_TIMEOUT, LiveRing, owner_of
 from tests.e2e.files_helpers import BITS
 from tests.e2e.helpers import START_TIMEOUT
@@ -68,25 +70,40 @@ def test_a_lookup_draws_its_hops_and_names_the_owner(page: Page, live_ring: Live
 def test_a_node_joining_and_one_dying_appear_without_a_reload(
     page: Page, live_ring: LiveRing
 ) -> None:
+    """The page watches the node that the newcomer will join next to (its id follows from the
+    address it will bind), so that node's own events (a new predecessor, then a dead one) are
+    what redraws the ring, not the page's periodic re-read for changes elsewhere."""
     cluster = live_ring.cluster
-    expect(page.locator("#live-status")).to_have_text("Live: event stream")
+    host = f"127.0.0.{cluster.first_address + len(cluster.nodes)}"
+    port = fixed_port(host)
+    new_id = IdSpace(BITS).node_id(f"{host}:{port}")
+    ids = sorted(node.node_id for node in live_ring.nodes if node.node_id is not None)
+    successor_id = next((i for i in ids if i > new_id), ids[0])
+    neighbour = next(n for n in live_ring.nodes if n.node_id == successor_id)
+    page.goto(neighbour.url + "/")
+    status = page.locator("#live-status")
+    expect(status).to_have_text("Live: event stream")
     page.evaluate("window.notReloaded = true")  # gone if the page reloads
     before = drawn_ids(page)
     assert len(before) == len(live_ring.nodes)
-    newcomer = cluster.start([live_ring.first])
+    events_before = int(status.get_attribute("data-events") or 0)
+    newcomer = cluster.add([live_ring.first], grpc_port=port)
+    cluster.launch(newcomer)
+    drawn = f"{new_id:0{BITS // 4}x}"
     try:
         cluster.wait_ready([newcomer], START_TIMEOUT)
-        assert newcomer.node_id is not None
-        new_id = f"{newcomer.node_id:0{BITS // 4}x}"
-        expect(page.locator(f'#ring-svg g.node[data-id="{new_id}"]')).to_have_count(
+        assert newcomer.node_id == new_id
+        expect(page.locator(f'#ring-svg g.node[data-id="{drawn}"]')).to_have_count(
             1, timeout=EXPECT_TIMEOUT
         )
         expect(page.locator("#ring-svg g.node")).to_have_count(len(before) + 1)
         expect(page.locator("#ring-count")).to_have_text(str(len(before) + 1))
+        # The stream told the page: its node has a new predecessor.
+        assert int(status.get_attribute("data-events") or 0) > events_before
     finally:
         newcomer.kill()  # SIGKILL to its PID: a crash, not a leave
     newcomer.wait(10.0)
-    expect(page.locator(f'#ring-svg g.node[data-id="{new_id}"]')).to_have_count(
+    expect(page.locator(f'#ring-svg g.node[data-id="{drawn}"]')).to_have_count(
         0, timeout=EXPECT_TIMEOUT
     )
     assert drawn_ids(page) == before

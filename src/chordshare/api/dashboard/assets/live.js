@@ -26,7 +26,10 @@ function say(text) {
   document.getElementById("live-status").textContent = text;
 }
 
+let received = 0; // events taken from the stream, shown as data-events on the status line
+
 function onEvent(kind, data) {
+  document.getElementById("live-status").dataset.events = String(++received);
   if (kind.startsWith("ring.") || kind.startsWith("peer.") || kind === "node.leaving") reloadRing();
   else if (kind.startsWith("transfer.")) transferEvent(data);
   else if (kind.startsWith("record.")) reloadFiles();
