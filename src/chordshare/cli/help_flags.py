@@ -12,7 +12,7 @@ from __future__ import annotations
 # Typer vendors click as typer._click: its Context and Command are the types TyperGroup and
 # TyperOption work with (the public click package is another copy).
 from typer import _click
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 
 class FlagsGroup(TyperGroup):
@@ -33,8 +33,12 @@ def untyped_flags(command: _click.Command, ctx: _click.Context) -> None:
     """Blank the help type of ``command``'s flags (its ``--help`` included) and, for a group,
     of every command below it."""
     for param in command.get_params(ctx):
-        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+        if param.metavar is not None or param.name is None:
+            continue
+        if isinstance(param, TyperOption) and param.is_flag:
             param.metavar = ""
+        elif isinstance(param, TyperOption | TyperArgument):
+            param.metavar = param.name.upper()  # KEY, LIMIT: not Typer's "{key}" or "<int>"
     if isinstance(command, TyperGroup):
         for name in command.list_commands(ctx):
             sub = TyperGroup.get_command(command, ctx, name)
