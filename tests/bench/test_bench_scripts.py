@@ -137,3 +137,22 @@ def test_cli_startup(tmp_path: Path) -> None:
     for name in ("python + httpx GET", "chordshare info", "chordshare lookup"):
         assert 0 < rows[name]["first_rpc_ms"] <= rows[name]["exit_ms"], name
     assert any(r["module"].startswith("chordshare") for r in result["imports"])
+
+
+def test_get_speed(tmp_path: Path) -> None:
+    result = run_script(
+        "get_speed.py",
+        tmp_path / "work",
+        *("--size-mib", "4", "--rounds", "1", "--plot", str(tmp_path / "get.png")),
+    )
+    rows = {row["case"]: row for row in result["rows"]}
+    names = list(rows)
+    assert names[:2] == ["raw TCP (sendfile -> recv_into + write)", "raw TCP + BLAKE3"]
+    assert {"chordshare get, 1 provider", "chordshare get, 3 providers"} <= set(rows)
+    assert rows[names[0]]["ratio"] == 1.0
+    for row in rows.values():  # every case ran, and its bytes were checked with SHA-256
+        assert row["median_mib_s"] > 0
+        assert len(row["seconds"]) == 1
+    # a case that cannot run here says why instead (nginx, curl, libtorrent are optional)
+    assert len(rows) + len(result["skipped"]) == 8
+    assert result["plot"].endswith("get.png") or result["plot"].startswith("no plot")
