@@ -29,6 +29,7 @@ from chordshare.ring import (
     PeerRef,
     RoutingTable,
     in_half_open,
+    in_open,
 )
 from chordshare.transport.ports.ring import NodeInfo, PeerClient
 
@@ -235,16 +236,7 @@ class ChordNode:
                 self.table.forget(succ.id)
                 self.observer.dead(succ, "replaced")
                 continue
-            candidate = info.predecessor
-            if candidate is not None and self.table.stabilize_candidate(candidate):
-                closer = await self._answer_of(candidate)
-                if closer is None:
-                    self.table.fingers.remove(candidate.id)
-                else:
-                    self.table.successors.adopt(
-                        candidate, await self.checks.keep(closer.successors)
-                    )
-                    break
+            succ, info = await self._walk_back(succ, info)
             self.table.successors.adopt(succ, await self.checks.keep(info.successors))
             break
         if self.table.alone and not await self._recover_successor():
@@ -293,6 +285,24 @@ class ChordNode:
         return await membership.merge_through(self, seed)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    async def _walk_back(self, succ: PeerRef, info: NodeInfo) -> tuple[PeerRef, NodeInfo]:
+        """Follow predecessor pointers back from our successor while they lie between us and
+        it: the paper's stabilize takes one such step per round, so k nodes that joined at once
+        before the same successor needed k rounds to sort themselves out; here one round walks
+        the whole chain (each node on it answering for itself, bounded by r steps)."""
+        for _ in range(self.settings.successor_list_size):
+            candidate = info.predecessor
+            if candidate is None or candidate.id == self.me.id:
+                break
+            if not in_open(candidate.id, self.me.id, succ.id, self.space.size):
+                break
+            closer = await self._answer_of(candidate)
+            if closer is None:
+                self.table.fingers.remove(candidate.id)
+                break
+            succ, info = candidate, closer
+        return succ, info
 
     async def _recover_successor(self) -> bool:
         """Every successor failed: fall back on the nearest live peer we still know (fingers,

@@ -27,6 +27,20 @@ MERGE_EVERY = 10
 """Stabilize periods between ring-merge checks: a split ring is rare, and each check costs one
 lookup through a seed."""
 
+FAST_FACTOR = 8
+"""While the ring changes around a node, it stabilizes this many times as often as configured:
+nodes that join together sort themselves out, and a new successor list reaches the nodes
+before, in a fraction of the configured interval."""
+
+FAST_ROUNDS = 24
+"""Fast stabilize rounds after the last change the node saw (its successor list or its
+predecessor): three configured intervals, long enough for a change to travel back the r nodes
+whose lists hold it while those nodes still run fast; then back to the configured pace, so an
+idle node costs what the configured interval costs."""
+
+Interval = float | Callable[[], float]
+"""Seconds between two runs of a job, fixed or asked before each wait."""
+
 
 class Maintenance:
     """Runs a node's periodic tasks until stopped."""
@@ -37,7 +51,7 @@ class Maintenance:
         clock: Clock,
         *,
         seeds: Callable[[], Sequence[PeerRef]] = tuple,
-        extra: Sequence[tuple[str, float, Callable[[], Awaitable[object]]]] = (),
+        extra: Sequence[tuple[str, Interval, Callable[[], Awaitable[object]]]] = (),
         rng: random.Random | None = None,
     ) -> None:
         self.node = node
@@ -45,13 +59,15 @@ class Maintenance:
         self.seeds = seeds
         self.rng = rng or random.Random()
         s = node.settings
-        self.jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-            ("stabilize", s.stabilize_interval, node.stabilize),
+        self.jobs: list[tuple[str, Interval, Callable[[], Awaitable[object]]]] = [
+            ("stabilize", self.stabilize_interval, node.stabilize),
             ("fix_fingers", s.fix_fingers_interval, node.fix_fingers),
             ("check_predecessor", s.check_predecessor_interval, node.check_predecessor),
             ("merge", s.stabilize_interval * MERGE_EVERY, self.merge),
             *extra,
         ]
+        self._changes_seen = node.observer.changes
+        self._fast_left = FAST_ROUNDS  # a node that just joined is in a changing ring
         self._tasks: list[asyncio.Task[None]] = []
         self.runs: dict[str, int] = {name: 0 for name, _, _ in self.jobs}
         self._ran = asyncio.Condition()
@@ -74,14 +90,30 @@ class Maintenance:
         async with self._ran:
             await self._ran.wait()
 
+    def stabilize_interval(self) -> float:
+        """The configured interval, divided by ``FAST_FACTOR`` for ``FAST_ROUNDS`` rounds after
+        each change of the node's successor list or predecessor."""
+        interval = self.node.settings.stabilize_interval
+        changes = self.node.observer.changes
+        if changes != self._changes_seen:
+            self._changes_seen = changes
+            self._fast_left = FAST_ROUNDS
+        if self._fast_left > 0:
+            self._fast_left -= 1
+            return interval / FAST_FACTOR
+        return interval
+
     async def merge(self) -> None:
         for seed in self.seeds():
             if await self.node.merge_through(seed):
                 log.info("learned of another ring through %s; merging", seed.grpc_address)
 
-    async def _loop(self, name: str, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    async def _loop(
+        self, name: str, interval: Interval, job: Callable[[], Awaitable[object]]
+    ) -> None:
         while True:
-            await self.clock.sleep(interval * self.rng.uniform(1 - JITTER, 1 + JITTER))
+            seconds = interval() if callable(interval) else interval
+            await self.clock.sleep(seconds * self.rng.uniform(1 - JITTER, 1 + JITTER))
             if self.node.left:
                 return
             try:

@@ -56,6 +56,10 @@ class RingObserver:
         self._predecessor: int | None = None
         self._fingers: list[PeerRef | None] = table.fingers.entries()
         self._known: set[int] = set()
+        self._successors: tuple[PeerRef, ...] = ()
+        self.changes = 0
+        """How many checks found the successor list or the predecessor changed: maintenance
+        stabilizes sooner while this moves (see ``chordshare.node.ring.maintenance``)."""
         self._dead: set[int] = set()
         """Declared dead but still in some table (a dead predecessor that is also a successor
         until stabilize drops it): not "seen" again meanwhile."""
@@ -70,11 +74,15 @@ class RingObserver:
             if peer.id not in self._known and peer.id not in self._dead:
                 self._known.add(peer.id)
                 hub.publish("peer.seen", {"peer": self._peer(peer)})
+        successors = table.successors.peers()
+        pred = table.predecessor
+        if successors != self._successors or _ident(pred) != self._predecessor:
+            self._successors = successors
+            self.changes += 1
         succ = table.successors.first
         if _ident(succ) != self._successor:
             self._successor = _ident(succ)
             hub.publish("ring.successor", {"peer": self._peer(succ)})
-        pred = table.predecessor
         if _ident(pred) != self._predecessor:
             self._predecessor = _ident(pred)
             hub.publish("ring.predecessor", {"peer": self._peer(pred)})
