@@ -31,6 +31,7 @@ from chordshare.model.manifest import FileManifest, FileRecord
 from chordshare.model.names import path_in, validate_name
 from chordshare.node.transfer.download import DownloadReport, DownloadSettings, download_file
 from chordshare.ring import PeerRef
+from chordshare.storage.files.partial import OrderedDigest
 from chordshare.storage.files.pieces import hash_file
 from chordshare.transport.ports.transfer import Chunk, TransferClient
 
@@ -82,10 +83,11 @@ def same_content(path: Path, manifest: FileManifest) -> bool | None:
 
 
 @contextmanager
-def exclusive(dest: Path) -> Iterator[None]:
+def exclusive(dest: Path) -> Iterator[int]:
     """Hold an advisory lock on ``<dest>.part`` (creating it) for the whole download, so that a
     second ``get`` into the same file fails at once instead of racing the first one's rename.
-    The lock is released with the descriptor, so a killed ``get`` leaves no stale lock."""
+    The lock is released with the descriptor, so a killed ``get`` leaves no stale lock. Yields
+    the descriptor (of the file the download assembles, whatever its path becomes)."""
     part = dest.with_name(dest.name + ".part")
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -97,7 +99,7 @@ def exclusive(dest: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise InvalidInput(f"another chordshare get is writing {dest}") from exc
-        yield
+        yield fd
     finally:
         os.close(fd)
 
@@ -130,7 +132,8 @@ class GetReport(BaseModel):
     size: int
     content_hash: str
     sha256: str
-    """SHA-256 of the whole file as written (every piece was verified on receipt already)."""
+    """SHA-256 of the whole file as written (every piece was verified on receipt already),
+    hashed in file order while the download went on (:class:`OrderedDigest`)."""
     pieces: int
     resumed_pieces: int
     """Pieces found verified in the partial file of an interrupted earlier run."""
@@ -147,8 +150,14 @@ class GetReport(BaseModel):
 
 
 def report_of(
-    view: FileRecordView, result: DownloadReport | None, path: Path, seconds: float
+    view: FileRecordView,
+    result: DownloadReport | None,
+    path: Path,
+    seconds: float,
+    sha256: str | None = None,
 ) -> GetReport:
+    """The report of a download (``result``; None: the file was there already), with the
+    ``sha256`` hashed meanwhile (None: hashed here)."""
     by_id = {int(p.node_id, 16): p for p in view.providers}
     manifest = view.to_record().manifest
 
@@ -170,7 +179,7 @@ def report_of(
         path=str(path),
         size=manifest.size,
         content_hash=manifest.content_hash.hex(),
-        sha256=sha256_of(path),
+        sha256=sha256 if sha256 is not None else sha256_of(path),
         pieces=manifest.pieces,
         resumed_pieces=result.resumed_pieces if result else 0,
         fetched_pieces=fetched,
@@ -257,9 +266,11 @@ async def _fetch(
     seen: Progressed,
     rate: float | None,
     settings: DownloadSettings | None,
-) -> tuple[DownloadReport, float]:
-    """The download's report and its seconds (from the first request on: not counting the
-    import of gRPC or the set-up of the event loop)."""
+    digest: OrderedDigest,
+) -> tuple[DownloadReport, float, str]:
+    """The download's report, its seconds (from the first request on: not counting the
+    import of gRPC or the set-up of the event loop) and the file's SHA-256 (``digest``'s,
+    which is told of every piece as it is verified)."""
     from chordshare.model.limits import MAX_MESSAGE_BYTES
     from chordshare.transport.grpc.channels import ChannelCache
     from chordshare.transport.grpc.options import channel_options
@@ -286,12 +297,15 @@ async def _fetch(
             dest,
             settings=settings or settings_for(record.manifest),
             progress=step,
+            on_piece=digest.verified,
         )
+        seconds = time.monotonic() - began
+        sha256 = await asyncio.to_thread(digest.hexdigest)  # the last pieces' worth, at most
     finally:
         await grpc_client.close()
         if channels is not None:
             await channels.close()
-    return report, time.monotonic() - began
+    return report, seconds, sha256
 
 
 def fetch(
@@ -317,14 +331,19 @@ def fetch(
         return report_of(view, None, dest, 0.0)
     if present is False and not force:
         raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
-    with exclusive(dest):
+    with exclusive(dest) as fd:
+        digest = OrderedDigest(record.manifest, fd)
         try:
-            result, seconds = asyncio.run(_fetch(record, dest, progress, seen, rate, settings))
+            result, seconds, sha256 = asyncio.run(
+                _fetch(record, dest, progress, seen, rate, settings, digest)
+            )
         except ChordshareError as exc:
             if seen.total and not seen.done:
                 _remove_partial(dest)
             raise failed_download(exc, dest, seen) from exc
-    return report_of(view, result, result.path, seconds)
+        finally:
+            digest.stop()  # done already when it succeeded; before the descriptor closes
+    return report_of(view, result, result.path, seconds, sha256)
 
 
 def failed_download(exc: ChordshareError, dest: Path, seen: Progressed) -> ChordshareError:

@@ -48,6 +48,10 @@ Progress = Callable[[int, int], None]
 """``progress(bytes_done, bytes_total)``, called as pieces are verified (and once at start with
 what a resume already had)."""
 
+PieceWritten = Callable[[int], None]
+"""``on_piece(index)``, called on the event loop once piece ``index`` is written and verified
+(and at start for each piece a resume already had): its bytes in the file are final."""
+
 
 @dataclass(frozen=True, slots=True)
 class DownloadSettings:
@@ -124,6 +128,7 @@ class Download:
         settings: DownloadSettings | None = None,
         progress: Progress | None = None,
         clock: Clock | None = None,
+        on_piece: PieceWritten | None = None,
     ) -> None:
         self.client = client
         self.record = record
@@ -131,6 +136,7 @@ class Download:
         self.target = target
         self.settings = settings or DownloadSettings()
         self.progress = progress
+        self.on_piece = on_piece
         self.clock = clock or SystemClock()
         per = self.settings.streams_per_provider
         # In the record's order, which breaks ties between equally busy sources: a node's find
@@ -153,6 +159,9 @@ class Download:
         try:
             self._receiver = PieceReceiver(self.manifest, set(present))
             self._done_bytes = sum(self.manifest.piece_length(i) for i in present)
+            if self.on_piece is not None:
+                for index in sorted(present):
+                    self.on_piece(index)
             self._report()
             self._queue.extend(self._batches(self.target.missing()))
             if self._queue:
@@ -299,6 +308,8 @@ class Download:
     def _account(self, batch: _Batch, source: _Source, chunk: Chunk) -> None:
         if self._receiver.end(chunk.piece, memoryview(chunk.data).nbytes):
             self.target.mark_verified(chunk.piece)
+            if self.on_piece is not None:
+                self.on_piece(chunk.piece)
             batch.pending.discard(chunk.piece)
             source.pieces += 1
             self._done_bytes += self.manifest.piece_length(chunk.piece)
@@ -339,6 +350,7 @@ async def download_file(
     settings: DownloadSettings | None = None,
     progress: Progress | None = None,
     clock: Clock | None = None,
+    on_piece: PieceWritten | None = None,
 ) -> DownloadReport:
     """Download ``record`` to ``dest`` (``dest/<name>`` if ``dest`` is a directory), resumable
     through ``<dest>.part`` and ``<dest>.part.have``. For the CLI."""
@@ -346,7 +358,9 @@ async def download_file(
         dest = path_in(dest, record.name)
     part = dest.with_name(dest.name + ".part")
     target = PartialFile(record.manifest, part, dest)
-    job = Download(client, record, target, settings=settings, progress=progress, clock=clock)
+    job = Download(
+        client, record, target, settings=settings, progress=progress, clock=clock, on_piece=on_piece
+    )
     return await job.run()
 
 

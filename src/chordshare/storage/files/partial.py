@@ -8,8 +8,11 @@ and fsyncs that directory, so once it returns the complete file survives a crash
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import struct
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,3 +172,76 @@ class PartialFile:
         if self._on_finish is not None:
             self._on_finish(self, identity)
         return self.final_path
+
+
+class OrderedDigest:
+    """A whole-file hash (``hashlib``'s ``algorithm``) of a file being assembled piece by piece,
+    computed in file order on a worker thread while the rest of the file arrives.
+
+    Pieces land in any order (several streams at once); :meth:`verified` is told of each one
+    once its bytes are written and verified, and the thread hashes the verified prefix of the
+    file as it grows, reading it back with ``pread`` from ``fd`` (from the page cache: a copy,
+    no disk read). So the digest is ready moments after the last piece instead of costing a
+    second pass over the finished file (512 MiB of SHA-256 took 0.32-0.37 s after ``get``'s
+    download ended); hashlib releases the GIL, so the hashing runs on another core than the
+    receiving event loop. The file is read only where verified: never a byte that a lying
+    provider sent before its piece failed its hash.
+    """
+
+    def __init__(self, manifest: FileManifest, fd: int, algorithm: str = "sha256") -> None:
+        self.manifest = manifest
+        self._fd = fd
+        self._hasher = hashlib.new(algorithm)
+        self._ready: set[int] = set()
+        self._next = 0
+        self._stopped = False
+        self._error: OSError | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="chordshare-digest", daemon=True)
+        self._thread.start()
+
+    def verified(self, piece: int) -> None:
+        """Piece ``piece`` is written and verified (any thread)."""
+        with self._changed:
+            self._ready.add(piece)
+            self._changed.notify()
+
+    def hexdigest(self) -> str:
+        """The digest once every piece was hashed (blocks until then; call it once every piece
+        was reported, else it never returns)."""
+        self._thread.join()
+        if self._error is not None:
+            name = self.manifest.name
+            raise StorageError(f"cannot read {name}: {self._error.strerror or self._error}")
+        if self._next < self.manifest.pieces:
+            raise TransferError(f"{self.manifest.name}: the digest was stopped")
+        return self._hasher.hexdigest()
+
+    def stop(self) -> None:
+        """Stop hashing (the download failed); returns once the thread is done with ``fd``."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        size = self.manifest.piece_size
+        view = memoryview(bytearray(min(size, max(self.manifest.size, 1))))
+        try:
+            while self._next < self.manifest.pieces:
+                with self._changed:
+                    self._changed.wait_for(lambda: self._stopped or self._next in self._ready)
+                    if self._stopped:
+                        return
+                    self._ready.discard(self._next)
+                length = self.manifest.piece_length(self._next)
+                got = 0
+                while got < length:
+                    n = os.preadv(self._fd, [view[got:length]], self._next * size + got)
+                    if n == 0:
+                        raise OSError(errno.EIO, "the file is shorter than its verified pieces")
+                    got += n
+                self._hasher.update(view[:length])
+                self._next += 1
+        except OSError as exc:
+            self._error = exc
