@@ -12,7 +12,10 @@ entries only breaks ties (and orders them when nobody could be asked).
 Record holders ask the same question before they admit a new or changed entry
 (:mod:`chordshare.node.records.admit`), through the same cache. Answers are cached for
 :data:`CONFIRM_TTL` seconds on the node's monotonic clock, at most :data:`MAX_CACHED` of them, the
-oldest dropped first; at most :data:`MAX_CONCURRENT_CALLS` calls are in flight at once.
+oldest dropped first; at most :data:`MAX_CONCURRENT_CALLS` calls are in flight at once, and
+one question asked while the same one is in flight waits for that call's answer instead of
+asking again (batches that reach a holder together, a name record and its word entries, ask
+each provider once between them).
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ class ProviderChecks:
         self._cache: OrderedDict[tuple[int, str, RecordKey], tuple[float, bool]] = OrderedDict()
         """(provider id, address, variant) -> (when asked, answer)."""
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
+        self._asking: dict[tuple[int, str, RecordKey], asyncio.Task[bool]] = {}
+        """Questions in flight: their calls run as tasks of their own, so a caller cancelled
+        while it waits cancels nobody else's answer."""
         self.calls = 0
         """Provides calls made so far (a figure for tests and metrics)."""
 
@@ -140,6 +146,15 @@ class ProviderChecks:
             limit = CONFIRM_TTL if answer != doubt else 0.0 if answer else RECHECK_AFTER
             if now - asked < limit:
                 return answer
+        asking = self._asking.get(cache_key)
+        if asking is None or doubt is True:
+            # A would-be tombstone is never settled by a call that began before it came.
+            asking = asyncio.ensure_future(self._ask(provider, key))
+            self._asking[cache_key] = asking
+            asking.add_done_callback(lambda done: self._asked(cache_key, done))
+        return await asyncio.shield(asking)
+
+    async def _ask(self, provider: Provider, key: RecordKey) -> bool:
         peer = PeerRef(provider.node_id, provider.grpc_address)
         async with self._slots:
             self.calls += 1
@@ -150,11 +165,16 @@ class ProviderChecks:
                 answer = False
             else:
                 answer = provides and node_id == provider.node_id
+        cache_key = (provider.node_id, provider.grpc_address, key)
         self._cache[cache_key] = (self.clock.now(), answer)
         self._cache.move_to_end(cache_key)
         while len(self._cache) > MAX_CACHED:
             self._cache.popitem(last=False)
         return answer
+
+    def _asked(self, cache_key: tuple[int, str, RecordKey], done: asyncio.Task[bool]) -> None:
+        if self._asking.get(cache_key) is done:
+            del self._asking[cache_key]
 
     def _is_me(self, provider: Provider) -> bool:
         return provider.node_id == self.me.id and provider.grpc_address == self.me.grpc_address
