@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# gRPC's C core reads its log level once, when first imported (below, through the service):
+# its INFO lines (connection events such as "Got goaway") are noise between the test results.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 import pytest
 from hypothesis import settings
