@@ -42,7 +42,6 @@ from chordshare.client.rest import NodeApi
 from chordshare.errors import ChordshareError, InvalidName, NotFound
 from chordshare.model.limits import MIN_UPLOAD_RATE
 from chordshare.model.names import DisplayName, validate_name
-from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -116,6 +115,9 @@ def ls(
 def network_names(api: NodeApi, offset: int, limit: int | None) -> list[str]:
     """Names ``offset`` to ``offset + limit`` (to the end with ``None``) of the network's sorted
     names, read in pages by the listing's ``after`` cursor."""
+    # imported here: the records port loads the ring package, which get does not need
+    from chordshare.transport.ports.records import MAX_NAMES_PER_CALL
+
     out: list[str] = []
     after = ""
     skip = offset

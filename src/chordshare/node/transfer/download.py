@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chordshare.clock import Clock, SystemClock
 from chordshare.errors import (
@@ -38,9 +39,12 @@ from chordshare.model.digest import Hasher
 from chordshare.model.manifest import FileRecord, Provider
 from chordshare.model.names import path_in
 from chordshare.ring import PeerRef
-from chordshare.storage.files.blobs import BlobStore, PartialFile
+from chordshare.storage.files.partial import PartialFile
 from chordshare.storage.files.pieces import PieceReceiver
 from chordshare.transport.ports.transfer import Chunk, TransferClient
+
+if TYPE_CHECKING:  # the blob store's modules are not needed by the CLI's download
+    from chordshare.storage.files.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
