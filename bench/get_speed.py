@@ -35,7 +35,6 @@ median's ratio to raw TCP's median of the same run. Figures, not assertions (DES
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import socket
@@ -50,7 +49,6 @@ from typing import Any
 from benchlib import (
     Children,
     emit,
-    fmt,
     markdown_table,
     median,
     node_settings,
@@ -63,8 +61,14 @@ from get_speed_peers import (
     LIBTORRENT_SEED,
     RAW_RECEIVER,
     RAW_SENDER,
+    free_port,
     libtorrent_python,
+    make_file,
     nginx_config,
+    plot,
+    sbin,
+    sha256_of,
+    warm,
 )
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess, node_command, wait_until
@@ -104,16 +108,6 @@ class Client:
     env: dict[str, str] | None = None
     sync: bool = False
     check: Callable[[str], None] | None = None
-
-
-def warm(size: int, sources: list[Path]) -> None:
-    """Page-cache the sources and fault in (then free) ``size`` bytes of fresh memory."""
-    for source in sources:
-        with source.open("rb") as f:
-            while f.read(8 * MIB):
-                pass
-    block = bytearray(b"\1") * size
-    del block
 
 
 def run_client(client: Client, dest: Path, timeout: float) -> tuple[float, float, str]:
@@ -156,29 +150,7 @@ def _children_cpu() -> float:
     return spent
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 # -- the providers -------------------------------------------------------------------------------
-
-
-def make_file(path: Path, size: int, seed: bytes) -> None:
-    """``size`` pseudo-random bytes (BLAKE3's XOF keyed by ``seed``: fast, distinct per seed)."""
-    from blake3 import blake3
-
-    xof = blake3(seed)
-    with path.open("wb") as f:
-        for offset in range(0, size, 8 * MIB):
-            f.write(xof.digest(min(8 * MIB, size - offset), seek=offset))
 
 
 def start_nodes(
@@ -233,7 +205,7 @@ def clients(
             lambda d: [py, "-c", RAW_RECEIVER, raw_port, str(d), "blake3", str(size)],
         ),
     ]
-    curl, nginx = shutil.which("curl"), shutil.which("nginx") or _sbin("nginx")
+    curl, nginx = shutil.which("curl"), shutil.which("nginx") or sbin("nginx")
     if curl and nginx:
         port = free_port()
         prefix = work / "nginx"
@@ -320,11 +292,6 @@ def clients(
     return out, skipped
 
 
-def _sbin(name: str) -> str | None:
-    path = Path("/usr/sbin") / name
-    return str(path) if path.exists() else None
-
-
 def _listening(port: int, children: Children, index: int) -> bool:
     if children.procs[index].poll() is not None:
         raise RuntimeError(f"nginx exited: {children.output(index)[-2000:]}")
@@ -401,37 +368,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if args.plot is not None:
         result["plot"] = plot(rows, args.plot, result["code"], args.size_mib)
     return result
-
-
-def plot(rows: list[dict[str, Any]], path: Path, code: dict[str, Any], size_mib: int) -> str:
-    """A horizontal bar chart of the medians (PNG at ``path``), or why there is none."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "no plot: it needs matplotlib (pip install 'chordshare[plot]')"
-    names = [r["case"] for r in rows][::-1]
-    rates = [r["median_mib_s"] for r in rows][::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
-    bars = ax.barh(names, rates, color="#4c72b0")
-    for bar, row in zip(bars, rows[::-1], strict=True):
-        ax.text(
-            bar.get_width(),
-            bar.get_y() + bar.get_height() / 2,
-            f" {fmt(row['ratio'])}",
-            va="center",
-        )
-    ax.set_xlabel("MiB/s, median (label: ratio to raw TCP)")
-    ax.set_title(
-        f"{size_mib} MiB download on loopback, commit {code['repo_commit']}, "
-        f"load {code['load_avg_1m']}"
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,10 +6,17 @@ system ``python3`` (Debian's ``python3-libtorrent`` installs there, not into the
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
+from typing import Any
+
+from benchlib import fmt
+
+MIB = 1 << 20
 
 RAW_SENDER = """
 import os, socket, sys
@@ -157,3 +164,74 @@ http {{
     }}
 }}
 """
+
+
+# -- helpers of the run ---------------------------------------------------------------------
+
+
+def warm(size: int, sources: list[Path]) -> None:
+    """Page-cache the sources and fault in (then free) ``size`` bytes of fresh memory."""
+    for source in sources:
+        with source.open("rb") as f:
+            while f.read(8 * MIB):
+                pass
+    block = bytearray(b"\1") * size
+    del block
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def make_file(path: Path, size: int, seed: bytes) -> None:
+    """``size`` pseudo-random bytes (BLAKE3's XOF keyed by ``seed``: fast, distinct per seed)."""
+    from blake3 import blake3
+
+    xof = blake3(seed)
+    with path.open("wb") as f:
+        for offset in range(0, size, 8 * MIB):
+            f.write(xof.digest(min(8 * MIB, size - offset), seek=offset))
+
+
+def sbin(name: str) -> str | None:
+    path = Path("/usr/sbin") / name
+    return str(path) if path.exists() else None
+
+
+def plot(rows: list[dict[str, Any]], path: Path, code: dict[str, Any], size_mib: int) -> str:
+    """A horizontal bar chart of the medians (PNG at ``path``), or why there is none."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "no plot: it needs matplotlib (pip install 'chordshare[plot]')"
+    names = [r["case"] for r in rows][::-1]
+    rates = [r["median_mib_s"] for r in rows][::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    bars = ax.barh(names, rates, color="#4c72b0")
+    for bar, row in zip(bars, rows[::-1], strict=True):
+        ax.text(
+            bar.get_width(),
+            bar.get_y() + bar.get_height() / 2,
+            f" {fmt(row['ratio'])}",
+            va="center",
+        )
+    ax.set_xlabel("MiB/s, median (label: ratio to raw TCP)")
+    ax.set_title(
+        f"{size_mib} MiB download on loopback, commit {code['repo_commit']}, "
+        f"load {code['load_avg_1m']}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
