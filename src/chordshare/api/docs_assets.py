@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # no stubs
+from starlette.types import Receive, Scope, Send
 
 DOCS_PATH = "/docs"
 OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
@@ -31,13 +31,29 @@ FASTAPI_ARGS: dict[str, Any] = {"docs_url": None, "redoc_url": None}
 """``FastAPI(...)`` arguments: no default docs pages (they load their assets from a CDN)."""
 
 
+class _VendoredAssets:
+    """Swagger UI's files, served from ``swagger_ui_bundle`` once somebody opens the docs: the
+    package (and the ``importlib_resources`` backport it imports) stays out of a node's memory
+    until the first request under :data:`ASSETS_PATH`."""
+
+    def __init__(self) -> None:
+        self._files: StaticFiles | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._files is None:
+            from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+            self._files = StaticFiles(directory=Path(swagger_ui_path))
+        await self._files(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Serve ``/docs`` and its assets from this node (see the module). The page follows the
     app's ``openapi_url`` (nothing is served when that is ``None``)."""
     openapi_url = app.openapi_url
     if openapi_url is None:
         return
-    app.mount(ASSETS_PATH, StaticFiles(directory=Path(swagger_ui_path)), name="docs-assets")
+    app.mount(ASSETS_PATH, _VendoredAssets(), name="docs-assets")
     title = f"{app.title} — API docs"
 
     async def docs() -> HTMLResponse:

@@ -18,15 +18,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
-
-from chordshare.client.errors import GrpcPortGiven
-from chordshare.client.rest import AsyncNodeApi
 from chordshare.clock import Clock
 from chordshare.errors import ChordshareError, ConfigError, JoinFailed, PeerProtocolError
 from chordshare.node.ring.chord import ChordNode
 from chordshare.ring import IdSpace, PeerRef
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ class SeedDiscovery:
         self.token = token
 
     async def __call__(self, url: str) -> PeerRef:
+        # The REST client (httpx and its TLS stack) is imported by the first discovery, not
+        # with the service: a node that starts a ring and never asks a seed does without it.
+        from chordshare.client.errors import GrpcPortGiven
+        from chordshare.client.rest import AsyncNodeApi
+
         # retries=0: join_through_seeds retries the whole step, with its own backoff.
         async with AsyncNodeApi(
             url, self.timeout, retries=0, transport=self.transport, token=self.token

@@ -45,7 +45,6 @@ from chordshare.node.ring.maintenance import MERGE_EVERY, Maintenance
 from chordshare.ring import IdSpace, PeerRef
 from chordshare.service.api_token import access_policy, resolve_token
 from chordshare.service.bootstrap import Backoff, SeedDiscovery, join_through_seeds
-from chordshare.service.certs import load_peer_tls
 from chordshare.service.config import NodeConfig, host_port
 from chordshare.service.files import NodeFiles
 from chordshare.service.lock import DataDirLock
@@ -188,7 +187,13 @@ class NodeService:
         if self.log_filter is not None:
             self.log_filter.node = short
         registry = CollectorRegistry()
-        tls = load_peer_tls(*cfg.peer_tls_paths(), me.grpc_address) if cfg.peer_tls else None
+        tls = None
+        if cfg.peer_tls:
+            # Imported only here: certs reads PEM files with ``cryptography``, whose bindings
+            # are several MiB of a node's memory that a plaintext ring never needs.
+            from chordshare.service.certs import load_peer_tls
+
+            tls = load_peer_tls(*cfg.peer_tls_paths(), me.grpc_address)
         client = GrpcPeerClient(
             cfg.rpc_timeout, max_message_bytes=cfg.max_message_bytes, space=self.space
         )
