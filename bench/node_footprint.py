@@ -15,11 +15,30 @@ Baselines: ``python``, an idle interpreter (``time.sleep``), and ``python+deps``
 imported chordshare's third-party dependencies (gRPC, FastAPI, uvicorn, pydantic, httpx,
 prometheus_client, typer, rich) and sleeps. Targets: one idle node under 60 MiB RSS
 and under 1% of a core.
+
+With ``--imports`` the report also says what each package costs a node before it serves
+anything: a fresh interpreter imports what ``chordshare node`` imports
+(:data:`NODE_IMPORTS`) with a hook around every module's execution that reads the process's
+RSS before and after it, and sums the figures per package (the first two levels of
+``chordshare``, the top level of anything else, the standard library as one row):
+
+* ``self_mib``: RSS the package's own modules added (extension modules: their mapped code
+  too); the rows add up to the total;
+* ``incl_mib``: RSS added while the package was imported from outside it, with everything it
+  pulled in first (what dropping or deferring that import would save; rows overlap);
+* ``modules``: how many of its modules were imported.
+
+RSS moves in whole pages and allocator arenas, so a small row is rounding; a row's size is
+meant to rank the packages, not to be read to the tenth of a MiB.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,8 +72,98 @@ from chordshare.cli.launcher import LocalCluster
 TARGET_RSS_MIB = 60.0
 TARGET_CPU_PCT = 1.0
 
+NODE_IMPORTS = ("chordshare.cli.main", "chordshare.cli.node", "chordshare.service.node_service")
+"""What ``chordshare node`` imports before it starts the node (the command's module and the
+composition root it imports when it runs)."""
+
+
+def import_probe(modules: list[str]) -> None:
+    """Run in a fresh interpreter (``python -c``, this function's source): import ``modules``
+    with every module's execution timed in RSS, and print one JSON document per package.
+    Self-contained: it may use nothing of this script's module."""
+    import importlib.abc
+    import importlib.machinery
+    import json
+    import sys
+
+    def rss() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * 4096
+
+    def package(name: str) -> str:
+        top = name.split(".")[0]
+        if top == "chordshare":
+            return ".".join(name.split(".")[:2])
+        return "(stdlib)" if top in sys.stdlib_module_names else top
+
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    count: dict[str, int] = {}
+    running: list[list[Any]] = []  # [name, rss at start, rss added by nested imports]
+
+    class Measured(importlib.abc.Loader):
+        def __init__(self, name: str, inner: Any) -> None:
+            self.name, self.inner = name, inner
+
+        def create_module(self, spec: Any) -> Any:
+            running.append([self.name, rss(), 0])
+            return self.inner.create_module(spec)
+
+        def exec_module(self, module: Any) -> None:
+            try:
+                self.inner.exec_module(module)
+            finally:
+                name, began, nested = running.pop()
+                added = rss() - began
+                key = package(name)
+                own[key] = own.get(key, 0) + added - nested
+                count[key] = count.get(key, 0) + 1
+                if not running or package(running[-1][0]) != key:
+                    incl[key] = incl.get(key, 0) + added
+                if running:
+                    running[-1][2] += added
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+            spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+            if spec is not None and isinstance(spec.loader, importlib.abc.Loader):
+                spec.loader = Measured(name, spec.loader)
+            return spec
+
+    # as the chordshare command does first (chordshare.cli.main), before httpx is imported
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    began = rss()
+    sys.meta_path.insert(0, Finder())
+    for name in modules:
+        __import__(name)
+    rows = [
+        {"package": key, "modules": count[key], "self_mib": own[key] / 2**20}
+        | {"incl_mib": incl.get(key, 0) / 2**20}
+        for key in own
+    ]
+    total = {"before_mib": began / 2**20, "after_mib": rss() / 2**20, "modules": len(sys.modules)}
+    print(json.dumps({"packages": rows, "total": total}))
+
+
+def import_costs(timeout: float) -> dict[str, Any]:
+    """:func:`import_probe` of :data:`NODE_IMPORTS` in a child interpreter, largest first."""
+    code = "from __future__ import annotations\nfrom typing import Any\n"
+    code += inspect.getsource(import_probe) + f"\nimport_probe({list(NODE_IMPORTS)!r})\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the import probe failed: {out.stderr.strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    result["packages"].sort(key=lambda row: -row["incl_mib"])
+    return result
+
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    imports = None
+    if args.imports:
+        progress(f"measuring what importing {', '.join(NODE_IMPORTS)} costs, per package")
+        imports = import_costs(args.start_timeout)
     settings = node_settings(ring_bits=args.bits, **maintenance_overrides(args.interval))
     (workdir / "ring").mkdir()
     (workdir / "baselines").mkdir()
@@ -155,6 +264,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         },
         "processes": rows,
         "summary": summary,
+        "imports": imports,
     }
 
 
@@ -165,6 +275,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=5.0, help="idle s before measuring")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="s to be ready")
     parser.add_argument("--ring-timeout", type=float, default=120.0, help="s to converge")
+    parser.add_argument(
+        "--imports", action="store_true", help="also report the RSS each package's import adds"
+    )
     ring_args(parser, interval=True)
     args = parser.parse_args(argv)
     if not 1 <= args.nodes <= 200:
@@ -181,10 +294,24 @@ def main(argv: list[str] | None = None) -> None:
     summary += ["rss_vs_python+deps", "uss_mib", "uss_vs_python+deps", "cpu_pct", "cpu_target"]
     summary += ["cpu_met"]
     summary += ["cpu_minus_python+deps_pct"]
+    tables = []
+    if result["imports"] is not None:
+        total = result["imports"]["total"]
+        tables.append(
+            (
+                f"RSS the imports of `chordshare node` add, per package (MiB; "
+                f"{total['before_mib']:.1f} before, {total['after_mib']:.1f} after, "
+                f"{total['modules']} modules)",
+                markdown_table(
+                    result["imports"]["packages"], ["package", "modules", "self_mib", "incl_mib"]
+                ),
+            )
+        )
     emit(
         args.json,
         result,
         [
+            *tables,
             (
                 f"Idle processes over {result['settings']['window_s']:.0f} s "
                 f"({args.nodes}-node ring; memory in MiB: PSS splits shared pages among "

@@ -78,7 +78,9 @@ def test_ring_formation(tmp_path: Path) -> None:
 
 def test_node_footprint(tmp_path: Path) -> None:
     result = run_script(
-        "node_footprint.py", tmp_path / "work", "--nodes", "2", "--window", "1", "--settle", "0"
+        "node_footprint.py",
+        tmp_path / "work",
+        *("--nodes", "2", "--window", "1", "--settle", "0", "--imports"),
     )
     names = [row["process"] for row in result["processes"]]
     assert names == ["node00", "node01", "python", "python+deps"]
@@ -86,6 +88,11 @@ def test_node_footprint(tmp_path: Path) -> None:
         assert row["rss_mib"] > 0
         assert row["cpu_pct"] >= 0
     assert [s["what"] for s in result["summary"]] == ["median node", "worst node"]
+    imports = result["imports"]
+    packages = {row["package"]: row for row in imports["packages"]}
+    assert {"grpc", "fastapi", "chordshare.service", "(stdlib)"} <= set(packages)
+    assert all(row["modules"] >= 1 for row in packages.values())
+    assert imports["total"]["after_mib"] > imports["total"]["before_mib"] > 0
 
 
 def test_content_hash(tmp_path: Path) -> None:
