@@ -19,6 +19,13 @@ C_CORE_LINE = re.compile(r"^[DIWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]", re
 """The absl log prefix gRPC's C core writes: level, date, time, thread, file:line]."""
 
 
+@pytest.fixture(autouse=True)
+def _grpc_level_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nodes started here inherit this environment: the suite's own GRPC_VERBOSITY (set in
+    tests/conftest.py for the test process) would be the user's setting, which nodes honour."""
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
+
+
 def c_core_lines(text: str) -> list[str]:
     return [m.group(0) for m in C_CORE_LINE.finditer(text)]
 
