@@ -20,6 +20,7 @@ from chordshare.node.ring.checks import PeerChecks
 from chordshare.node.ring.lookup import IterativeLookup, LookupResult, hop_limit
 from chordshare.node.ring.observe import RingObserver, observed
 from chordshare.node.ring.settings import RingSettings
+from chordshare.node.ring.shortcut import OwnerCache
 from chordshare.node.ring.stats import NodeStats
 from chordshare.ring import (
     HashedAddress,
@@ -68,6 +69,13 @@ class ChordNode:
         self.observer = RingObserver(space, self.table, self.events)
         self.stats = NodeStats()
         self.checks = PeerChecks(me, client, clock, identity or HashedAddress(space))
+        self.owners = OwnerCache(
+            space,
+            clock,
+            vouch_ttl=self.settings.stabilize_interval,
+            changes=lambda: self.observer.changes,
+        )
+        """Arcs seen owned (only used with ``settings.owner_cache``)."""
         self._next_finger = 0
         self.left = False
         self.predecessor_listeners: list[Callable[[PeerRef | None, PeerRef | None], None]] = []
@@ -188,6 +196,7 @@ class ChordNode:
             derives=self.checks.derives,
             own_successors=self.table.successors.peers,
             own_predecessor=lambda: self.table.predecessor,
+            cache=self.owners if self.settings.owner_cache and start is None else None,
         )
         try:
             result = await lookup.run(key, start)

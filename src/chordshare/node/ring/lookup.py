@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from chordshare.errors import LookupFailed, PeerError
+from chordshare.node.ring.shortcut import OwnerCache
 from chordshare.node.ring.vouch import Refused, StepCheck
 from chordshare.ring import IdSpace, NextHop, PeerRef, in_half_open, in_open
 from chordshare.transport.ports.ring import PeerClient
@@ -88,7 +89,12 @@ class IterativeLookup:
         derives: Callable[[PeerRef], bool] | None = None,
         own_successors: Callable[[], Sequence[PeerRef]] | None = None,
         own_predecessor: Callable[[], PeerRef | None] | None = None,
+        cache: OwnerCache | None = None,
     ) -> None:
+        """``cache``: arcs seen owned by earlier lookups (:mod:`chordshare.node.ring.shortcut`),
+        tried before routing and fed with this lookup's confirmed owner. Used only when the
+        lookup confirms its owner, and only to be given when any answer of the ring will do
+        (not for a lookup that must go through ``start``'s ring, as the merge check's)."""
         self.space = space
         self.confirm = failover if confirm is None else confirm
         """Confirm the owner (default: with failover). Callers that only want a routing hint
@@ -113,10 +119,16 @@ class IterativeLookup:
         """Failed peers asked once more because a neighbour still knows them alive."""
         self.start: PeerRef | None = None
         self.check = StepCheck(space, client, origin, derives, own_successors)
+        self.own_successors = own_successors
+        self.cache = cache if self.failover and self.confirm else None
 
     async def run(self, key: int, start: PeerRef | None = None) -> LookupResult:
         self.space.check(key)
         self.start = start
+        if self.cache is not None:
+            cached = await self._from_cache(key)
+            if cached is not None:
+                return cached
         if start is None or start == self.origin:
             stack = [_Frame(self.origin, self.local_step(key, self.excluded))]
         else:
@@ -178,6 +190,24 @@ class IterativeLookup:
             f"lookup of key {self.space.hex(key)} failed: every route ended at a dead peer "
             f"({self.timeouts} timeouts)"
         )
+
+    async def _from_cache(self, key: int) -> LookupResult | None:
+        """The owner of ``key`` from a kept arc, if both its ends confirm it (no routing)."""
+        assert self.cache is not None
+        arc = self.cache.find(key)
+        if arc is None:
+            return None
+        info = await self.cache.check(
+            self.client, arc, key, self.origin, self.own_successors, self.check.derives
+        )
+        if info is None:
+            self.cache.misses += 1
+            self.cache.arcs.discard(arc)
+            return None
+        self.cache.hits += 1
+        owner = arc.owner
+        own = tuple(p for p in info.successors if p.id != owner.id and self.check.derives(p))
+        return LookupResult(key, owner, own, 0, (), 0)
 
     async def _ask(self, peer: PeerRef, key: int) -> NextHop:
         if self.hops >= self.max_hops:
@@ -299,6 +329,8 @@ class IterativeLookup:
                 own = [p for p in info.successors if p.id not in self.excluded and p != owner]
                 if checked:
                     own = [p for p in own if self.check.derives(p)]
+                    if self.cache is not None and pred is not None and pred.id not in self.excluded:
+                        self.cache.learn(pred, owner, own)
                 return [owner, *(own or peers[1:])]
             peers = [pred, *peers]  # joined since the responder last stabilized
             moves += 1
@@ -336,6 +368,8 @@ class IterativeLookup:
         return True
 
     def _failed(self, peer: PeerRef) -> None:
+        if self.cache is not None:
+            self.cache.forget(peer)
         self.timeouts += 1
         self.failed.add(peer.id)
         self.excluded.add(peer.id)
