@@ -45,6 +45,9 @@ class GrpcPeerClient:
         self._channels = ChannelCache(
             channel_options(max_message_bytes), max_channels=max_channels, close_grace=timeout
         )
+        self._stubs: dict[str, tuple[object, ring_pb2_grpc.RingStub]] = {}
+        """The stub of each address's current channel: building one makes a callable per RPC
+        of the service, which costs a noticeable part of a loopback call."""
 
     @property
     def channels(self) -> ChannelCache:
@@ -100,7 +103,16 @@ class GrpcPeerClient:
     def _stub(self, peer: PeerRef) -> ring_pb2_grpc.RingStub:
         if self._channels.closed:
             raise PeerUnavailable(f"cannot reach {peer.grpc_address}: the client is closed")
-        return ring_pb2_grpc.RingStub(self._channels.get(peer.grpc_address))
+        channel = self._channels.get(peer.grpc_address)
+        kept = self._stubs.get(peer.grpc_address)
+        if kept is not None and kept[0] is channel:
+            return kept[1]
+        stub = ring_pb2_grpc.RingStub(channel)
+        self._stubs[peer.grpc_address] = (channel, stub)
+        if len(self._stubs) > 2 * self._channels.max_channels:
+            # addresses whose channel was evicted: keep only the current ones
+            self._stubs = {a: k for a, k in self._stubs.items() if a in self._channels}
+        return stub
 
     def _check_identity(self, peer: PeerRef, answered: int, method: str) -> None:
         if answered != peer.id:
