@@ -6,9 +6,12 @@
 Three ways to resolve a key, timed one request at a time (latency, not throughput):
 
 * ``rest``: ``GET /api/v1/lookup/{key}`` on a random node, with one keep-alive httpx client; the
-  node runs the iterative lookup itself over gRPC;
-* ``grpc``: an iterative lookup driven from this process (``IterativeLookup`` over a
-  ``GrpcPeerClient``), starting at a random node;
+  node runs the lookup itself over gRPC, with its own cache of arcs seen owned
+  (``RingSettings.owner_cache``);
+* ``grpc``: a lookup driven from this process (``IterativeLookup`` over a ``GrpcPeerClient``)
+  with a cache of arcs seen owned that lives as long as the driver, as a node's does (the
+  kademlia driver keeps its routing table alike): a key in a kept arc is checked with the nodes
+  the arc names, any other is routed from a random node;
 * ``kademlia``: ``Server.get(key)`` from a kademlia node living in this process (the driver),
   after the driver set() every key. The driver stores nothing itself (its storage drops every
   value), so each get() crosses the network as a client's would instead of answering from the
@@ -57,7 +60,10 @@ from kademlia.network import Server
 from kademlia.storage import IStorage
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess
+from chordshare.clock import SystemClock
 from chordshare.node.ring.lookup import IterativeLookup, hop_limit
+from chordshare.node.ring.settings import RingSettings
+from chordshare.node.ring.shortcut import OwnerCache
 from chordshare.ring import IdSpace, NextHop, PeerRef
 from chordshare.ring.oracle import RingOracle
 from chordshare.transport.grpc import GrpcPeerClient
@@ -69,12 +75,21 @@ the chordshare nodes on 127.0.0.2, ..."""
 
 TARGET_P50_MS = 5.0
 TARGET_P99_MS = 25.0
-METHODS = ("rest", "grpc", "kademlia", "rest_healthz", "grpc_ping", "grpc_trusting")
+METHODS = (
+    "rest",
+    "grpc",
+    "kademlia",
+    "rest_healthz",
+    "grpc_ping",
+    "grpc_routed",
+    "grpc_trusting",
+)
 """The three ways to resolve a key, then diagnostics: one REST round trip (``GET /healthz``)
 and one gRPC round trip (``Ping``) to a random node, the floors that show what a lookup costs
-beyond the bare transport; and ``grpc_trusting``, the gRPC lookup with ``failover=False`` (the
-paper's lookup, which trusts the owner it is given instead of confirming it with one more
-``GetNodeInfo``), which shows what that confirmation costs."""
+beyond the bare transport; ``grpc_routed``, the gRPC lookup without a cache (every key routed
+from a random node and its owner confirmed); and ``grpc_trusting``, that lookup with
+``failover=False`` (the paper's lookup, which trusts the owner it is given instead of
+confirming it), which shows what the confirmation costs."""
 
 
 class DropStorage(IStorage):  # type: ignore[misc]
@@ -139,6 +154,7 @@ class Bench:
     grpc: GrpcPeerClient
     driver: Server
     rng: random.Random
+    cache: OwnerCache
     samples: dict[str, Samples] = field(default_factory=lambda: {m: Samples() for m in METHODS})
 
     def peer(self, node: NodeProcess) -> PeerRef:
@@ -173,9 +189,11 @@ class Bench:
             out.hops.append(int(body["hops"]))
 
     async def grpc_block(
-        self, keys: list[str], record: bool, deadline: float, *, failover: bool = True
+        self, keys: list[str], record: bool, deadline: float, *, method: str = "grpc"
     ) -> None:
-        out = self.samples["grpc" if failover else "grpc_trusting"]
+        out = self.samples[method]
+        failover = method != "grpc_trusting"
+        cache = self.cache if method == "grpc" else None
         origin = PeerRef(0, "127.0.0.1:1", "")  # never asked: every lookup starts at a node
         max_hops = hop_limit(len(self.nodes))
         for key in keys:
@@ -193,6 +211,7 @@ class Bench:
                     no_local_step,
                     max_hops=max_hops,
                     failover=failover,
+                    cache=cache,
                 )
                 result = await lookup.run(ident, start)
             except Exception as exc:  # LookupFailed, or a bug worth counting rather than dying
@@ -430,7 +449,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         progress(f"kademlia: {failed_sets} set() calls stored nowhere, {set_timeouts} RPC timeouts")
 
         owned.grpc = GrpcPeerClient(args.rpc_timeout, space=space)
-        bench = Bench(args, space, nodes, oracle, http, owned.grpc, driver, rng)
+        cache = OwnerCache(space, SystemClock(), vouch_ttl=RingSettings().stabilize_interval)
+        bench = Bench(args, space, nodes, oracle, http, owned.grpc, driver, rng, cache)
         deadline = time.monotonic() + args.max_seconds
         progress(f"warm-up: {len(warm)} lookups per method (not timed)")
         run_block(bench, loop, warm, record=False, order=METHODS, deadline=deadline)
@@ -451,7 +471,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     by_method = {row["method"]: row for row in rows}
     kad = by_method["kademlia"]
     ratios = []
-    for method in ("rest", "grpc", "grpc_trusting"):
+    for method in ("rest", "grpc", "grpc_routed", "grpc_trusting"):
         row = by_method[method]
         p50, p99 = ratio(row["p50_ms"], kad["p50_ms"]), ratio(row["p99_ms"], kad["p99_ms"])
         ratios.append(
@@ -465,9 +485,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     for method, floor in (("rest", "rest_healthz"), ("grpc", "grpc_ping")):
         row = by_method[method]
         row["p50_over_floor"] = ratio(row["p50_ms"], by_method[floor]["p50_ms"])
-    by_method["grpc_trusting"]["p50_over_floor"] = ratio(
-        by_method["grpc_trusting"]["p50_ms"], by_method["grpc_ping"]["p50_ms"]
-    )
+    for method in ("grpc_routed", "grpc_trusting"):
+        by_method[method]["p50_over_floor"] = ratio(
+            by_method[method]["p50_ms"], by_method["grpc_ping"]["p50_ms"]
+        )
     return {
         "benchmark": "lookup_latency",
         "code": provenance(),
@@ -491,6 +512,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             },
             "load_avg_1m_before_after": [load_before, load_after],
             "bench_grpc_rpc_timeout": args.rpc_timeout,
+            "grpc_cache": {
+                "hits": cache.hits,
+                "failed_checks": cache.misses,
+                "arcs": len(cache.arcs),
+            },
         },
         "rows": rows,
         "ratios": ratios,
@@ -513,8 +539,8 @@ def run_block(
             loop.run_until_complete(bench.grpc_block(keys, record, deadline))
         elif method == "kademlia":
             loop.run_until_complete(bench.kademlia_block(keys, record, deadline))
-        elif method == "grpc_trusting":
-            loop.run_until_complete(bench.grpc_block(keys, record, deadline, failover=False))
+        elif method in ("grpc_routed", "grpc_trusting"):
+            loop.run_until_complete(bench.grpc_block(keys, record, deadline, method=method))
         elif method == "rest_healthz":
             bench.healthz_block(len(keys), record, deadline)
         elif method == "grpc_ping":

@@ -57,7 +57,15 @@ def test_lookup_latency(tmp_path: Path) -> None:
         *("--nodes", "3", "--lookups", str(lookups), "--warmup", "3", "--blocks", "2"),
     )
     rows = {row["method"]: row for row in result["rows"]}
-    assert set(rows) == {"rest", "grpc", "kademlia", "rest_healthz", "grpc_ping", "grpc_trusting"}
+    assert set(rows) == {
+        "rest",
+        "grpc",
+        "kademlia",
+        "rest_healthz",
+        "grpc_ping",
+        "grpc_routed",
+        "grpc_trusting",
+    }
     for row in rows.values():
         assert row["lookups"] + row["failed"] + row["wrong_owner"] == lookups, row
         assert row["wrong_owner"] == 0, row
@@ -65,6 +73,7 @@ def test_lookup_latency(tmp_path: Path) -> None:
         assert {"p50_ms", "p99_ms", "met", "p50_over_floor"} <= rows[method].keys()
     assert [r["ratio"] for r in result["ratios"]][:2] == ["rest / kademlia", "grpc / kademlia"]
     assert result["settings"]["nodes"] == 3
+    assert result["settings"]["grpc_cache"]["hits"] > 0, "the driver's cache answered nothing"
 
 
 def test_ring_formation(tmp_path: Path) -> None:
