@@ -25,6 +25,7 @@ DEFERRED = {
     "matplotlib": "the simulator's plots",
     "kademlia": "a benchmark's baseline",
     "pygments": "httpx's own command-line tool",
+    "cryptography": "the x509 bindings, only with peer TLS",
 }
 """Module -> why a node without seeds or TLS has no use for it."""
 

@@ -17,10 +17,12 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from cryptography import x509
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 from chordshare.errors import ConfigError
 
@@ -78,6 +80,8 @@ def tls_from_environment(environ: Mapping[str, str] = os.environ) -> PeerTls | N
 
 def certificate_address(cert: x509.Certificate) -> str | None:
     """The ``host:port`` in ``cert``'s ``chordshare://`` URI SAN, or None if it has none."""
+    from cryptography import x509
+
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -102,6 +106,8 @@ def caller_identity(context: Any) -> str | None:
     pems = auth.get(PEM_CERT_KEY) if auth else None
     if not pems:
         return None
+    from cryptography import x509
+
     try:
         cert = x509.load_pem_x509_certificate(bytes(pems[0]))
     except ValueError:
