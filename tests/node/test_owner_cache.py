@@ -15,7 +15,7 @@ from chordshare.ring import NextHop, PeerRef
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.transport.ports.ring import NodeInfo
 
-SETTINGS = RingSettings(successor_list_size=4)
+SETTINGS = RingSettings(successor_list_size=4, owner_cache=True)
 
 
 def ring(n: int, seed: int) -> MemoryCluster:
