@@ -192,7 +192,8 @@ class IterativeLookup:
         )
 
     async def _from_cache(self, key: int) -> LookupResult | None:
-        """The owner of ``key`` from a kept arc, if both its ends confirm it (no routing)."""
+        """The owner of ``key`` from a kept arc that passes its check (no routing); None sends
+        the key to the routing, the arc dropped if it failed."""
         assert self.cache is not None
         arc = self.cache.find(key)
         if arc is None:

@@ -38,7 +38,7 @@ ARC_TTL = 30.0
 about a stretch of the ring it has not confirmed for a long time."""
 
 ARC_CAPACITY = 1024
-"""Arcs kept: a ring of 1,024 nodes entirely, about 60 kB."""
+"""Arcs kept (the oldest go first): a ring of 1,024 nodes entirely."""
 
 
 class OwnerCache:
