@@ -80,6 +80,7 @@ def test_ring_formation(tmp_path: Path) -> None:
     result = run_script("ring_formation.py", tmp_path / "work", "--nodes", "3")
     (row,) = result["rounds"]
     assert row["ring_correct_s"] is not None, "the ring never became correct"
+    assert row["ring_correct_after_ready_s"] == row["ring_correct_s"] - row["all_ready_s"]
     assert row["lists_full_s"] is not None, "successor lists never became full"
     assert row["baseline_ready_s"] > 0
     assert result["summary"]["ratio_correct"] is not None
