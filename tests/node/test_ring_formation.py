@@ -8,6 +8,7 @@ pace."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -131,3 +132,25 @@ async def test_an_idle_ring_goes_back_to_the_configured_interval() -> None:
     node.table.predecessor = None  # a change the node sees at its next check
     node.observer.check()
     assert runner.stabilize_interval() == fast
+
+
+async def test_nodes_that_joined_before_one_successor_sort_out_in_one_round() -> None:
+    """Six nodes join at once between two neighbours a and b, so all six take b as successor;
+    one stabilize each, from the farthest from a down, then one by a, make every successor and
+    predecessor right: each walks back along the predecessors its successor names (the
+    paper's one-step stabilize leaves a and four of the six pointing at b's predecessor)."""
+    cluster = MemoryCluster(bits=16, seed=6, settings=RingSettings(successor_list_size=4))
+    cluster.place(cluster.random_ids(8, random.Random(6)))
+    ring = sorted(cluster.nodes)
+    gaps = [(cluster.space.distance(x, y), x, y) for x, y in itertools.pairwise(ring)]
+    _, a, b = max(gaps)
+    step = cluster.space.distance(a, b) // 7
+    newcomers = [cluster.spawn(a + step * i) for i in range(1, 7)]
+    seed = cluster.nodes[ring[0]]
+    await asyncio.gather(*(n.join(seed.me) for n in newcomers))
+    assert {n.table.successor.id for n in newcomers} == {b}
+    for node in sorted(newcomers, key=lambda n: -n.me.id):
+        await node.stabilize()
+    await cluster.nodes[a].stabilize()
+    assert ring_correct(cluster)
+    assert check_invariant(cluster.tables()) == []

@@ -41,6 +41,10 @@ PING_ATTEMPTS = 2
 in a row on a network losing 10% of messages happen 1% of the time (and then stabilize re-learns
 the neighbour from its successor's predecessor)."""
 
+WALK_LIMIT = 32
+"""Predecessor pointers one stabilize round follows back (one call each, each strictly closer
+to us); a longer chain is walked on in the next round."""
+
 
 class ChordNode:
     """One member of the ring. Implements :class:`chordshare.transport.ports.ring.RingService`."""
@@ -297,10 +301,9 @@ class ChordNode:
 
     async def _walk_back(self, succ: PeerRef, info: NodeInfo) -> tuple[PeerRef, NodeInfo]:
         """Follow predecessor pointers back from our successor while they lie between us and
-        it: the paper's stabilize takes one such step per round, so k nodes that joined at once
-        before the same successor needed k rounds to sort themselves out; here one round walks
-        the whole chain (each node on it answering for itself, bounded by r steps)."""
-        for _ in range(self.settings.successor_list_size):
+        it (the paper's stabilize takes one such step per round, so k nodes that joined at once
+        before one successor took k rounds); each node on the way answers for itself."""
+        for _ in range(WALK_LIMIT):
             candidate = info.predecessor
             if candidate is None or candidate.id == self.me.id:
                 break
