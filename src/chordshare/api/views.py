@@ -68,6 +68,7 @@ def lookup_answer(space: IdSpace, key: str | None, result: LookupResult) -> Look
         hops=result.hops,
         path=[peer_view(space, p) for p in result.path],
         timeouts=result.timeouts,
+        cached=result.cached,
     )
 
 

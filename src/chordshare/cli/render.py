@@ -65,7 +65,8 @@ def lookups_table(
             short(answer.owner.id),
             answer.owner.grpc_address,
             str(answer.hops),
-            " → ".join(short(p.id) for p in answer.path) or "(local)",
+            " → ".join(short(p.id) for p in answer.path)
+            or ("(cached arc, checked)" if answer.cached else "(local)"),
         )
     return table
 

@@ -308,6 +308,7 @@ class NodeConfig(BaseSettings, RestSettings, PeerTlsSettings):
             fingers_per_round=self.fingers_per_round,
             check_predecessor_interval=self.check_predecessor_interval,
             rpc_timeout=self.rpc_timeout,
+            owner_cache=True,  # a node keeps confirmed arcs; the simulator measures routing
         )
 
     # -- sources -------------------------------------------------------------------------------

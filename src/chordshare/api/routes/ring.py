@@ -53,6 +53,15 @@ KEY_DESCRIPTION = (
 )
 
 
+RoutedQuery = Annotated[
+    bool,
+    Query(
+        description="Route the key hop by hop even when an arc an earlier lookup confirmed holds "
+        "it (the answer is the same; the hops and path are those of a real route)."
+    ),
+]
+
+
 @router.get(
     "/lookup/{key:path}",
     tags=["ring"],
@@ -66,9 +75,10 @@ KEY_DESCRIPTION = (
 async def lookup_key(
     node: NodeDep,
     key: Annotated[str, Path(description=KEY_DESCRIPTION, examples=["holiday.jpg"])],
+    routed: RoutedQuery = False,
 ) -> LookupAnswer:
     key_bytes(key)
-    return lookup_answer(node.space, key, await node.lookup_key(key))
+    return lookup_answer(node.space, key, await node.lookup_key(key, routed=routed))
 
 
 @router.get(
@@ -87,15 +97,16 @@ async def lookup_query(
         str | None,
         Query(alias="id", description="Ring id in hex (either case).", examples=["0a1b2c3d"]),
     ] = None,
+    routed: RoutedQuery = False,
 ) -> LookupAnswer:
     if (key is None) == (key_id is None):
         raise InvalidInput("give exactly one of the query parameters 'key' and 'id'")
     if key is not None:
         key_bytes(key)
-        return lookup_answer(node.space, key, await node.lookup_key(key))
+        return lookup_answer(node.space, key, await node.lookup_key(key, routed=routed))
     assert key_id is not None
     ident = parse_ring_id(node.space, key_id)
-    return lookup_answer(node.space, None, await node.find_successor(ident))
+    return lookup_answer(node.space, None, await node.find_successor(ident, routed=routed))
 
 
 @router.get(

@@ -154,6 +154,12 @@ class LookupAnswer(_Schema):
     hops: int = Field(ge=0, description="Remote nodes asked; 0 when answered locally.")
     path: list[Peer] = Field(description="The remote nodes asked, in order.")
     timeouts: int = Field(ge=0, description="Peers that failed to answer during the lookup.")
+    cached: bool = Field(
+        False,
+        description="Answered from an arc (predecessor, owner] an earlier lookup of this node "
+        "confirmed, checked again with the owner (and its predecessor) instead of routed: no "
+        "hops, no path. `routed=true` asks for the route.",
+    )
 
 
 class RingWalk(_Schema):

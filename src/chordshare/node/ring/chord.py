@@ -184,10 +184,16 @@ class ChordNode:
         return max(len(peers) + 1, round(len(peers) * self.space.size / span))
 
     async def find_successor(
-        self, key: int, start: PeerRef | None = None, *, confirm: bool | None = None
+        self,
+        key: int,
+        start: PeerRef | None = None,
+        *,
+        confirm: bool | None = None,
+        routed: bool = False,
     ) -> LookupResult:
         """The node that owns ``key``, found iteratively (from ``start``, default this node).
-        ``confirm=False`` skips the owner confirmation (one call) where a hint is enough."""
+        ``confirm=False`` skips the owner confirmation (one call) where a hint is enough;
+        ``routed`` routes the key even when the owner cache holds its arc (to show a path)."""
         lookup = IterativeLookup(
             self.space,
             self.client,
@@ -200,7 +206,7 @@ class ChordNode:
             derives=self.checks.derives,
             own_successors=self.table.successors.peers,
             own_predecessor=lambda: self.table.predecessor,
-            cache=self.owners if self.settings.owner_cache and start is None else None,
+            cache=self.owners if self.settings.owner_cache and not (start or routed) else None,
         )
         try:
             result = await lookup.run(key, start)
@@ -210,8 +216,8 @@ class ChordNode:
         self.stats.record_lookup(result.hops)
         return result
 
-    async def lookup_key(self, key: str | bytes) -> LookupResult:
-        return await self.find_successor(self.space.hash_key(key))
+    async def lookup_key(self, key: str | bytes, *, routed: bool = False) -> LookupResult:
+        return await self.find_successor(self.space.hash_key(key), routed=routed)
 
     # -- joining and leaving ----------------------------------------------------------------
 

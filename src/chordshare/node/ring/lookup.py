@@ -28,6 +28,8 @@ class LookupResult:
     path: tuple[PeerRef, ...]
     timeouts: int = 0
     """Peers that failed to answer during this lookup."""
+    cached: bool = False
+    """Answered from an arc an earlier lookup confirmed, checked with its ends (no route)."""
 
     def holders(self) -> list[PeerRef]:
         """The owner, then its successors, each peer once: where the key's data belongs."""
@@ -208,7 +210,7 @@ class IterativeLookup:
         self.cache.hits += 1
         owner = arc.owner
         own = tuple(p for p in info.successors if p.id != owner.id and self.check.derives(p))
-        return LookupResult(key, owner, own, 0, (), 0)
+        return LookupResult(key, owner, own, 0, (), 0, cached=True)
 
     async def _ask(self, peer: PeerRef, key: int) -> NextHop:
         if self.hops >= self.max_hops:

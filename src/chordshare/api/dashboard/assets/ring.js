@@ -89,7 +89,7 @@ export function initRing() {
     out.textContent = "Looking up…";
     try {
       // the query form carries every key, "." and ".." included
-      lastLookup = await getJson(`/api/v1/lookup?key=${encodeURIComponent(key)}`);
+      lastLookup = await getJson(`/api/v1/lookup?key=${encodeURIComponent(key)}&routed=true`);
       for (const p of [...lastLookup.path, lastLookup.owner]) {
         if (ring && !ring.nodes.has(p.id)) ring.nodes.set(p.id, { peer: p, roles: [] });
       }
