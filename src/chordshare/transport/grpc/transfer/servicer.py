@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -45,6 +45,8 @@ from chordshare.transport.ports.transfer import Chunk, StreamGate, TransferServi
 log = logging.getLogger(__name__)
 
 _ = pb.DESCRIPTOR  # importing the module registers the service for reflection
+
+Req = TypeVar("Req", pb.RemoveRequest, pb.RemovalKeysRequest)
 
 
 class TransferServicer:
@@ -122,36 +124,42 @@ class TransferServicer:
     async def Remove(  # noqa: N802
         self, request: pb.RemoveRequest | Malformed, context: Any
     ) -> bytes:
-        try:
-            if isinstance(request, Malformed):
-                raise InvalidInput(request.reason)
-            removed = await self.service.remove(request.name, request.content_hash, request.secret)
+        async def remove(r: pb.RemoveRequest) -> bytes:
+            removed = await self.service.remove(r.name, r.content_hash, r.secret)
             return pb.RemoveResponse(removed=removed).SerializeToString()
-        except ChordshareError as exc:
-            await _abort(context, exc)
-        except grpc.aio.AbortError:
-            raise
-        except Exception:
-            log.exception("Remove failed")
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
-        raise AssertionError("unreachable: abort raises")
+
+        return await _unary("Remove", request, context, remove)
 
     async def RemovalKeys(  # noqa: N802
         self, request: pb.RemovalKeysRequest | Malformed, context: Any
     ) -> bytes:
-        try:
-            if isinstance(request, Malformed):
-                raise InvalidInput(request.reason)
-            keys = await self.service.removal_keys(request.name, request.content_hash)
-            return pb.RemovalKeysResponse(keys=list(keys)).SerializeToString()
-        except ChordshareError as exc:
-            await _abort(context, exc)
-        except grpc.aio.AbortError:
-            raise
-        except Exception:
-            log.exception("RemovalKeys failed")
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
-        raise AssertionError("unreachable: abort raises")
+        async def keys(r: pb.RemovalKeysRequest) -> bytes:
+            found = await self.service.removal_keys(r.name, r.content_hash)
+            return pb.RemovalKeysResponse(keys=list(found)).SerializeToString()
+
+        return await _unary("RemovalKeys", request, context, keys)
+
+
+async def _unary(
+    method: str,
+    request: Req | Malformed,
+    context: Any,
+    answer: Callable[[Req], Awaitable[bytes]],
+) -> bytes:
+    """One small unary call: a malformed request is INVALID_ARGUMENT, a domain error its
+    status, a bug INTERNAL (logged, never sent)."""
+    try:
+        if isinstance(request, Malformed):
+            raise InvalidInput(request.reason)
+        return await answer(request)
+    except ChordshareError as exc:
+        await _abort(context, exc)
+    except grpc.aio.AbortError:
+        raise
+    except Exception:
+        log.exception("%s failed", method)
+        await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_DETAILS)
+    raise AssertionError("unreachable: abort raises")
 
 
 DRAIN_SECONDS = 5.0
