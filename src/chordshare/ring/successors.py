@@ -44,6 +44,15 @@ class SuccessorList:
     def peers(self) -> tuple[PeerRef, ...]:
         return tuple(self._peers)
 
+    def ring_size_estimate(self) -> int:
+        """N estimated from the list's density: r nodes span distance d, so N ≈ r·2^m/d (a list
+        that is not full holds the whole rest of the ring)."""
+        peers = self._peers
+        if len(peers) < self.size:
+            return len(peers) + 1
+        span = self.space.distance(self.owner, peers[-1].id) or self.space.size
+        return max(len(peers) + 1, round(len(peers) * self.space.size / span))
+
     def normalize(self, candidates: Iterable[PeerRef]) -> list[PeerRef]:
         """Candidates in ring order after the owner, without the owner or duplicates, cut to size.
 

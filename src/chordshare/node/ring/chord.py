@@ -176,12 +176,7 @@ class ChordNode:
         )
 
     def estimated_ring_size(self) -> int:
-        """N estimated from successor-list density: r nodes span distance d, so N ≈ r·2^m/d."""
-        peers = self.table.successors.peers()
-        if len(peers) < self.table.successors.size:
-            return len(peers) + 1  # a list that is not full holds the whole rest of the ring
-        span = self.space.distance(self.me.id, peers[-1].id) or self.space.size
-        return max(len(peers) + 1, round(len(peers) * self.space.size / span))
+        return self.table.successors.ring_size_estimate()
 
     async def find_successor(
         self,
@@ -191,9 +186,8 @@ class ChordNode:
         confirm: bool | None = None,
         routed: bool = False,
     ) -> LookupResult:
-        """The node that owns ``key``, found iteratively (from ``start``, default this node).
-        ``confirm=False`` skips the owner confirmation (one call) where a hint is enough;
-        ``routed`` routes the key even when the owner cache holds its arc (to show a path)."""
+        """The owner of ``key``, found iteratively from ``start`` (default: here); ``confirm=False``
+        skips the owner confirmation, ``routed`` the owner cache (to show a real path)."""
         lookup = IterativeLookup(
             self.space,
             self.client,
