@@ -79,6 +79,11 @@ def test_lookup_agrees_with_the_oracle(urls: list[str]) -> None:
         assert answer["key"] == key
         assert int(answer["key_id"], 16) == SPACE.hash_key(key)
         assert int(answer["owner"]["id"], 16) == oracle.successor(SPACE.hash_key(key))
+        status, out, _ = cli("lookup", key, "--node", urls[2], "--json", "--routed")
+        assert status == 0
+        routed = json.loads(out)
+        assert routed["owner"] == answer["owner"]
+        assert routed["cached"] is False
 
 
 def test_lookup_table_shows_hops(urls: list[str]) -> None:

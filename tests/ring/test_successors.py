@@ -63,3 +63,24 @@ def test_remove() -> None:
     assert lst.remove(30)
     assert not lst.remove(30)
     assert [p.id for p in lst] == [20, 0]
+
+
+@given(rings, st.integers(min_value=1, max_value=8), st.data())
+def test_the_size_estimate_of_a_true_list(ids: set[int], r: int, data: st.DataObject) -> None:
+    """Exact when the list holds the whole rest of the ring; otherwise at least the nodes it
+    names plus its owner, and, when the nodes spread evenly over the ring, the true size up to
+    the rounding of their spacing."""
+    oracle = RingOracle(SPACE, ids)
+    me = data.draw(st.sampled_from(sorted(ids)))
+    lst = SuccessorList(SPACE, me, r)
+    lst.replace(peer(i) for i in oracle.successors(me, r))
+    estimate = lst.ring_size_estimate()
+    if len(ids) <= r:
+        assert estimate == len(ids)
+    else:
+        assert estimate >= r + 1
+        gap = SPACE.size // len(ids)
+        spread = {(me + gap * k) % SPACE.size for k in range(len(ids))}
+        even = SuccessorList(SPACE, me, r)
+        even.replace(peer(i) for i in RingOracle(SPACE, spread).successors(me, r))
+        assert abs(even.ring_size_estimate() - len(ids)) <= len(ids) / gap + 1

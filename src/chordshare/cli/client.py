@@ -152,10 +152,19 @@ def lookup(
     key: Annotated[str, typer.Argument(help="The key (e.g. a file name) to find the owner of.")],
     node: NodeOption = DEFAULT_NODE,
     as_json: JsonOption = False,
+    routed: Annotated[
+        bool,
+        typer.Option(
+            "--routed",
+            help="Route the key hop by hop even when the node answers it from an arc an "
+            "earlier lookup confirmed (to see the path).",
+        ),
+    ] = False,
 ) -> None:
     """Which node owns KEY, and the hops the lookup took."""
     with connected(node) as api:
-        show(api.lookup(key), as_json, lambda a: render.lookups_table([a], api.base_url))
+        answer = api.lookup(key, routed=routed)
+        show(answer, as_json, lambda a: render.lookups_table([a], api.base_url))
 
 
 @app.command("peers")

@@ -106,9 +106,10 @@ def _peers() -> _Call[PeerList]:
     return _Call("GET", "/api/v1/peers", lambda: ring.PeerList)
 
 
-def _lookup(key: str) -> _Call[LookupAnswer]:
+def _lookup(key: str, routed: bool = False) -> _Call[LookupAnswer]:
     # The query form carries every key, including "." and ".." that a URL path cannot.
-    return _Call("GET", "/api/v1/lookup", lambda: ring.LookupAnswer, {"key": key})
+    params: dict[str, str | int] = {"key": key, **({"routed": "true"} if routed else {})}
+    return _Call("GET", "/api/v1/lookup", lambda: ring.LookupAnswer, params)
 
 
 def _lookup_id(key_id: int | str) -> _Call[LookupAnswer]:
@@ -182,8 +183,10 @@ class NodeApi(FilesMethods):
     def peers(self) -> PeerList:
         return self._send(_peers())
 
-    def lookup(self, key: str) -> LookupAnswer:
-        return self._send(_lookup(key))
+    def lookup(self, key: str, *, routed: bool = False) -> LookupAnswer:
+        """``routed``: hop by hop even when the node holds the key's arc from an earlier
+        lookup (the answer says ``cached`` otherwise)."""
+        return self._send(_lookup(key, routed))
 
     def lookup_id(self, key_id: int | str) -> LookupAnswer:
         """Look up a raw ring id (an int, or hex digits)."""
@@ -252,8 +255,8 @@ class AsyncNodeApi(AsyncFilesMethods):
     async def peers(self) -> PeerList:
         return await self._send(_peers())
 
-    async def lookup(self, key: str) -> LookupAnswer:
-        return await self._send(_lookup(key))
+    async def lookup(self, key: str, *, routed: bool = False) -> LookupAnswer:
+        return await self._send(_lookup(key, routed))
 
     async def lookup_id(self, key_id: int | str) -> LookupAnswer:
         """Look up a raw ring id (an int, or hex digits)."""
