@@ -4,14 +4,14 @@ its owner) never yields a wrong owner, and arcs planted by a lying peer are not 
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 import pytest
 
 from chordshare.node.ring.chord import ChordNode
 from chordshare.node.ring.settings import RingSettings
-from chordshare.ring import NextHop, PeerRef
+from chordshare.ring import PeerRef
+from chordshare.sim.adversary import Honest
 from chordshare.sim.cluster import MemoryCluster
 from chordshare.transport.ports.ring import NodeInfo
 
@@ -99,30 +99,15 @@ async def test_a_crash_at_either_end_of_a_cached_arc_is_never_missed(
 
 
 @dataclass
-class ListLiar:
+class ListLiar(Honest):
     """A member that answers GetNodeInfo with a forged successor list (so that whoever learns
     from it keeps made-up arcs) and every other call truly."""
 
-    node: ChordNode
     successors: tuple[PeerRef, ...]
 
     async def get_node_info(self) -> NodeInfo:
         info = await self.node.get_node_info()
         return NodeInfo(info.peer, info.predecessor, self.successors)
-
-    async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
-        return await self.node.find_successor_step(key, exclude)
-
-    async def rectify(self, candidate: PeerRef) -> None:
-        await self.node.rectify(candidate)
-
-    async def leave_notice(
-        self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
-    ) -> None:
-        await self.node.leave_notice(leaving, predecessor, successors)
-
-    async def ping(self) -> None:
-        return None
 
 
 @pytest.mark.parametrize("lie", ["skips", "reversed", "ghosts"])

@@ -26,11 +26,34 @@ LIES = ("self", "outside", "loop")
 
 
 @dataclass
-class Liar:
+class Honest:
+    """A member's ring service answering every call truly: liars override what they lie in."""
+
+    node: ChordNode
+
+    async def get_node_info(self) -> NodeInfo:
+        return await self.node.get_node_info()
+
+    async def find_successor_step(self, key: int, exclude: Collection[int]) -> NextHop:
+        return await self.node.find_successor_step(key, exclude)
+
+    async def rectify(self, candidate: PeerRef) -> None:
+        await self.node.rectify(candidate)
+
+    async def leave_notice(
+        self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
+    ) -> None:
+        await self.node.leave_notice(leaving, predecessor, successors)
+
+    async def ping(self) -> None:
+        return None
+
+
+@dataclass
+class Liar(Honest):
     """A member's ring service that lies in its routing steps (``mode``, one of ``LIES``) and
     prepends ``forged`` to its successor list; its other answers are true."""
 
-    node: ChordNode
     mode: str
     forged: tuple[PeerRef, ...] = ()
 
@@ -46,17 +69,6 @@ class Liar:
         if self.mode == "outside":
             return NextHop(done=True, peers=(behind,))
         return NextHop(done=False, peers=(behind,))
-
-    async def rectify(self, candidate: PeerRef) -> None:
-        await self.node.rectify(candidate)
-
-    async def leave_notice(
-        self, leaving: PeerRef, predecessor: PeerRef | None, successors: tuple[PeerRef, ...]
-    ) -> None:
-        await self.node.leave_notice(leaving, predecessor, successors)
-
-    async def ping(self) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
