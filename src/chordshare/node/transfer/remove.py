@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from chordshare.errors import ChordshareError, InvalidInput, NotFound, NotPermitted, PeerError
+from chordshare.errors import ChordshareError, NotFound, NotPermitted
 from chordshare.model.manifest import FileRecord
 from chordshare.model.removal import MAX_KEYS_PER_COPY, check_keys, check_secret
 from chordshare.node.records.node import RecordNode
@@ -95,7 +95,7 @@ class Remover:
             report.not_held.append(holder)
         except NotPermitted as exc:
             report.refused[holder.grpc_address] = str(exc)
-        except (PeerError, ChordshareError) as exc:
+        except ChordshareError as exc:  # a peer error, or an answer that breaks the protocol
             report.unreachable[holder.grpc_address] = f"{type(exc).__name__}: {exc}"
         else:
             (report.removed if removed else report.kept).append(holder)
@@ -132,7 +132,7 @@ async def keys_for_copy(
     async def theirs(peer: PeerRef) -> tuple[bytes, ...]:
         try:
             return check_keys(await client.removal_keys(peer, name, content))
-        except (ChordshareError, InvalidInput):
+        except ChordshareError:  # no answer, or something that is not a key (InvalidInput)
             return ()
 
     for answer in await asyncio.gather(*(theirs(p) for p in holders)):

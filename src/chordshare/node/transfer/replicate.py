@@ -207,13 +207,17 @@ class ByteRepair:
         (``holding`` is updated); the new pinned entries."""
         now = self.wall_clock()
         added: list[Provider] = []
+        keys: tuple[bytes, ...] | None = None  # asked once per record, when a copy is needed
         for target in candidates:
             if len(holding) >= wanted:
                 break
             if target.id in holding:
                 continue
+            if keys is None:
+                client = self.uploader.client
+                keys = await keys_for_copy(record, self.me, self.removal, client, alive)
             try:
-                await self._tracked_copy(target, record, alive)
+                await self._tracked_copy(target, record, alive, keys)
             except ChordshareError as exc:
                 report.failures.append(f"{record.name} -> {target.grpc_address}: {exc}")
                 self._event(record, "copy_failed", target)
@@ -274,9 +278,11 @@ class ByteRepair:
             },
         )
 
-    async def _tracked_copy(self, target: PeerRef, record: FileRecord, alive: set[int]) -> None:
+    async def _tracked_copy(
+        self, target: PeerRef, record: FileRecord, alive: set[int], keys: tuple[bytes, ...]
+    ) -> None:
         if self.tracker is None:
-            await self._copy_to(target, record, alive)
+            await self._copy_to(target, record, alive, keys)
             return
         manifest = record.manifest
         with self.tracker.track(
@@ -286,24 +292,25 @@ class ByteRepair:
             bytes_total=manifest.size,
             peer=target.grpc_address,
         ) as transfer:
-            await self._copy_to(target, record, alive, transfer)
+            await self._copy_to(target, record, alive, keys, transfer)
 
     async def _copy_to(
         self,
         target: PeerRef,
         record: FileRecord,
         alive: set[int],
+        keys: tuple[bytes, ...],
         transfer: Transfer | None = None,
     ) -> None:
         """Give ``target`` a pinned copy, verified there piece by piece. From this node's own
         copy when it has one (a cached copy here is pinned in place when the target is this
         node); else relayed from a live holder straight into the target's Upload stream, so
         this node needs no room for a file it only passes on (the target may be this node:
-        the upload then lands in its own store, under its pinned quota). ``transfer``: the
-        tracked repair copy, told the bytes sent."""
+        the upload then lands in its own store, under its pinned quota). ``keys``: the
+        upload's removal keys, which the copy keeps. ``transfer``: the tracked repair copy,
+        told the bytes sent."""
         manifest = record.manifest
         client = self.uploader.client
-        keys = await keys_for_copy(record, self.me, self.removal, client, alive)
         path = self.copies.copy_of(manifest)
         if path is not None:
             if target.id == self.me.id:
