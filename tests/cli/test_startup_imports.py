@@ -117,3 +117,19 @@ def test_every_command_is_defined_where_the_table_says() -> None:
 def test_the_client_spells_the_search_route_and_page_as_the_api_does() -> None:
     assert client_files.SEARCH_PATH == SEARCH_PATH
     assert files.MAX_SEARCH_PAGE == MAX_SEARCH_PAGE
+
+
+def test_the_download_path_loads_no_ring_algorithms() -> None:
+    # get reads the record's schema (which names why a ring walk stops) and runs the transfer
+    # code; neither needs the Chord node, its lookups or its maintenance
+    probe = (
+        "import json, sys; import chordshare.api.schemas.files, chordshare.api.schemas.ring, "
+        "chordshare.client.download; print(json.dumps(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(json.loads(done.stdout))
+    assert "chordshare.node.transfer.download" in loaded
+    for package in ["chordshare.node.ring.chord", "chordshare.node.ring.lookup", "grpc"]:
+        assert under(loaded, package) == [], f"{package} loaded by the download path"

@@ -19,12 +19,14 @@ the walk tries the next entry of the same successor list, as stabilize would.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from chordshare.errors import PeerError
-from chordshare.node.ring.chord import ChordNode
 from chordshare.ring import PeerRef
 from chordshare.transport.ports.ring import NodeInfo
+
+if TYPE_CHECKING:  # the API's schemas import RingStop: not the ring algorithms with it
+    from chordshare.node.ring.chord import ChordNode
 
 RingStop = Literal["closed", "limit", "wrapped", "dead_end"]
 """Why a walk ended (see the module docstring)."""
