@@ -170,7 +170,7 @@ def test_show(ring: Ring) -> None:
 def test_get_into_a_directory_and_again(ring: Ring, tmp_path: Path) -> None:
     original = ring[2] / "s0" / "shared" / "alpha.bin"
     status, out, err = cli(
-        "get", "alpha.bin", "--node", url(ring, 2), "-o", str(tmp_path), "--json"
+        "get", "alpha.bin", "--node", url(ring, 2), "-o", str(tmp_path), "--json", "--sha256"
     )
     assert status == 0, err
     report = json.loads(out)
@@ -185,12 +185,29 @@ def test_get_into_a_directory_and_again(ring: Ring, tmp_path: Path) -> None:
     assert "already holds alpha.bin" in out
 
 
+def test_get_hashes_the_whole_file_only_with_sha256(ring: Ring, tmp_path: Path) -> None:
+    original = ring[2] / "s0" / "shared" / "alpha.bin"
+    status, out, err = cli(
+        "get", "alpha.bin", "--node", url(ring, 0), "-o", str(tmp_path), "--json"
+    )
+    assert status == 0, err
+    assert json.loads(out)["sha256"] is None
+    assert digest(tmp_path / "alpha.bin") == digest(original)
+    # Already there: asked for, the hash is of the file found.
+    status, out, err = cli(
+        "get", "alpha.bin", "--node", url(ring, 0), "-o", str(tmp_path), "--sha256"
+    )
+    assert status == 0, err
+    assert f"already holds alpha.bin; SHA-256 {digest(original)}; nothing fetched" in out
+
+
 def test_get_to_a_file_name_and_the_table(ring: Ring, tmp_path: Path) -> None:
     dest = tmp_path / "copy.bin"
     status, out, err = cli("get", "alpha.bin", "--node", url(ring, 1), "-o", str(dest))
     assert status == 0, err
     assert f"saved {dest}" in out
     assert "every piece verified" in out
+    assert "SHA-256" not in out  # the whole-file hash only when asked for
     assert "pieces per provider" in out
     assert dest.read_bytes() == (ring[2] / "s0" / "shared" / "alpha.bin").read_bytes()
 

@@ -161,7 +161,9 @@ def test_records_survive_churn_and_k_minus_1_holder_crashes(
     asker = next(n for n in cluster.live() if n not in victims)
     dest = cluster.workdir / "downloads"
     dest.mkdir()
-    got = chordshare(cluster, "get", name, "--node", asker.url, "-o", str(dest), "--json")
+    got = chordshare(
+        cluster, "get", name, "--node", asker.url, "-o", str(dest), "--json", "--sha256"
+    )
     report = got.json()
     print(
         f"after kill -9 of {[v.name for v in victims]}: downloaded {time.monotonic() - crashed:.1f}"

@@ -56,7 +56,9 @@ def test_files_done_when(process_cluster: LocalCluster) -> None:
     assert "big.bin" in table.out
     assert f"{one.host}:{one.grpc_port}" in table.out
     # ...downloaded with `chordshare get`, and its SHA-256 matches.
-    got = chordshare(cluster, "get", "big.bin", "--node", five.url, "-o", str(downloads), "--json")
+    got = chordshare(
+        cluster, "get", "big.bin", "--node", five.url, "-o", str(downloads), "--json", "--sha256"
+    )
     report = got.json()
     assert report["sha256"] == digest == sha256_of(downloads / "big.bin")
     assert report["fetched_pieces"] == report["pieces"] == 100
@@ -86,7 +88,7 @@ def test_files_done_when(process_cluster: LocalCluster) -> None:
     assert four in survivors
     cluster.wait_ring(survivors, BITS, 30.0, full=False)
     after = chordshare(
-        cluster, "get", "upload.bin", "--node", four.url, "-o", str(downloads), "--json"
+        cluster, "get", "upload.bin", "--node", four.url, "-o", str(downloads), "--json", "--sha256"
     )
     report = after.json()
     assert report["sha256"] == upload_digest == sha256_of(downloads / "upload.bin")

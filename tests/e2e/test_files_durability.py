@@ -291,7 +291,9 @@ def test_a_file_outlives_the_sigkill_of_every_original_holder(
     # Every original holder is gone: the file still downloads, with the CLI and over REST.
     reader = _other(cluster, *holders)
     dest = cluster.workdir / "downloads" / name
-    got = chordshare(cluster, "get", name, "--node", reader.url, "-o", str(dest), "--json")
+    got = chordshare(
+        cluster, "get", name, "--node", reader.url, "-o", str(dest), "--json", "--sha256"
+    )
     assert got.json()["sha256"] == upload.sha256 == sha256_of(dest)
     body, _ = content(cluster, reader, name)
     assert sha256(body) == upload.sha256

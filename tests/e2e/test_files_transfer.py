@@ -62,7 +62,9 @@ def test_download_from_three_providers(ring: tuple[LocalCluster, list[NodeProces
     assert len(holders_of(put)) == 3
     wait_found(cluster, nodes[3], "three.bin", providers=3)
     dest = cluster.workdir / "downloads" / "three-copy.bin"
-    got = chordshare(cluster, "get", "three.bin", "--node", nodes[3].url, "-o", str(dest), "--json")
+    got = chordshare(
+        cluster, "get", "three.bin", "--node", nodes[3].url, "-o", str(dest), "--json", "--sha256"
+    )
     report = got.json()
     served = {p["grpc_address"]: p["pieces"] for p in report["providers"]}
     print(f"pieces per provider: {served}; {report['mib_per_s']} MiB/s")
@@ -116,7 +118,7 @@ def test_sigkilled_download_resumes_with_only_the_missing_pieces(
     assert 6 <= len(have) < 48
 
     again = chordshare(
-        cluster, "get", "resume.bin", "--node", nodes[2].url, "-o", str(dest), "--json"
+        cluster, "get", "resume.bin", "--node", nodes[2].url, "-o", str(dest), "--json", "--sha256"
     )
     report = again.json()
     print(f"killed after {len(have)} pieces; the second run moved {report['fetched_pieces']}")
@@ -141,7 +143,7 @@ def test_ctrl_c_is_one_line_and_the_next_run_resumes(
     assert len(lines) == 1, lines
     assert lines[0].startswith("chordshare: interrupted")
     again = chordshare(
-        cluster, "get", "ctrlc.bin", "--node", nodes[0].url, "-o", str(dest), "--json"
+        cluster, "get", "ctrlc.bin", "--node", nodes[0].url, "-o", str(dest), "--json", "--sha256"
     )
     report = again.json()
     assert report["resumed_pieces"] >= 4

@@ -78,7 +78,7 @@ def test_a_tls_ring_forms_heals_and_shares_a_file(cluster: LocalCluster) -> None
         assert wrong_lookups(cluster, [node] * len(keys), keys, BITS, truth) == []
 
     dest = cluster.workdir / "over-tls-copy.bin"
-    args = ["get", "over-tls.bin", "--node", nodes[2].url, "-o", str(dest), "--json"]
+    args = ["get", "over-tls.bin", "--node", nodes[2].url, "-o", str(dest), "--json", "--sha256"]
     plain = chordshare(cluster, *args)  # the CLI downloads over gRPC: it needs a certificate
     assert plain.status != 0
     assert not dest.exists()

@@ -247,6 +247,14 @@ def get(
             "--limit-rate", metavar="RATE", help="Most bytes per second, e.g. 20M or 500K."
         ),
     ] = None,
+    sha256: Annotated[
+        bool,
+        typer.Option(
+            "--sha256",
+            help="Also report the whole file's SHA-256, hashed during the download (every "
+            "piece is verified anyway; this costs about a core-second per GiB).",
+        ),
+    ] = False,
 ) -> None:
     """Download NAME: located through the node, fetched from the providers over gRPC in
     parallel, every piece verified. Interrupted, it resumes where it stopped when run again."""
@@ -264,7 +272,7 @@ def get(
         view = choose(answer, content_hash, held)
         dest = download.destination(output, name)
         report = progress.fetch_with_bar(
-            view, dest, console(stderr=True), force=force, rate=rate, seen=seen
+            view, dest, console(stderr=True), force=force, rate=rate, seen=seen, sha256=sha256
         )
     except KeyboardInterrupt:
         fail(_interrupted(dest, seen), INTERRUPTED_STATUS)

@@ -106,10 +106,9 @@ def download_table(report: GetReport, title: str | None = None) -> Table:
 
 
 def download_line(report: GetReport) -> str:
+    whole = f"; SHA-256 {report.sha256}" if report.sha256 is not None else ""
     if report.already_present:
-        return (
-            f"{report.path} already holds {report.name} (SHA-256 {report.sha256}); nothing fetched"
-        )
+        return f"{report.path} already holds {report.name}{whole}; nothing fetched"
     moved = (
         f"{report.fetched_pieces} of {plural(report.pieces, 'piece')} from "
         f"{plural(len(report.providers), 'provider')}"
@@ -118,5 +117,5 @@ def download_line(report: GetReport) -> str:
         moved += f" ({report.resumed_pieces} resumed)"
     return (
         f"saved {report.path} ({size_text(report.size)}): {moved} in {report.seconds:.2f} s "
-        f"({report.mib_per_s} MiB/s), every piece verified; SHA-256 {report.sha256}"
+        f"({report.mib_per_s} MiB/s), every piece verified{whole}"
     )

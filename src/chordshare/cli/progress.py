@@ -76,6 +76,7 @@ def fetch_with_bar(
     force: bool = False,
     rate: float | None = None,
     seen: Progressed | None = None,
+    sha256: bool = False,
 ) -> GetReport:
     """:func:`chordshare.client.download.fetch` with a bar on ``console``; the bar's task appears
     with the first verified bytes, so a file that is already there draws nothing."""
@@ -88,4 +89,4 @@ def fetch_with_bar(
                 task = bar.add_task(view.name, total=total)
             bar.update(task, completed=done, total=total)
 
-        return fetch(view, dest, progress=step, force=force, rate=rate, seen=seen)
+        return fetch(view, dest, progress=step, force=force, rate=rate, seen=seen, sha256=sha256)

@@ -131,9 +131,11 @@ class GetReport(BaseModel):
     path: str
     size: int
     content_hash: str
-    sha256: str
-    """SHA-256 of the whole file as written (every piece was verified on receipt already),
-    hashed in file order while the download went on (:class:`OrderedDigest`)."""
+    sha256: str | None
+    """SHA-256 of the whole file as written, when asked for (``get --sha256``; else null):
+    hashed in file order while the download went on (:class:`OrderedDigest`). Every piece was
+    verified against the record on receipt already; this is for comparing with a SHA-256
+    published elsewhere, and costs about a core-second per GiB, so it is not done unasked."""
     pieces: int
     resumed_pieces: int
     """Pieces found verified in the partial file of an interrupted earlier run."""
@@ -157,7 +159,7 @@ def report_of(
     sha256: str | None = None,
 ) -> GetReport:
     """The report of a download (``result``; None: the file was there already), with the
-    ``sha256`` hashed meanwhile (None: hashed here)."""
+    ``sha256`` hashed meanwhile (None: not asked for)."""
     by_id = {int(p.node_id, 16): p for p in view.providers}
     manifest = view.to_record().manifest
 
@@ -179,7 +181,7 @@ def report_of(
         path=str(path),
         size=manifest.size,
         content_hash=manifest.content_hash.hex(),
-        sha256=sha256 if sha256 is not None else sha256_of(path),
+        sha256=sha256,
         pieces=manifest.pieces,
         resumed_pieces=result.resumed_pieces if result else 0,
         fetched_pieces=fetched,
@@ -266,11 +268,11 @@ async def _fetch(
     seen: Progressed,
     rate: float | None,
     settings: DownloadSettings | None,
-    digest: OrderedDigest,
-) -> tuple[DownloadReport, float, str]:
+    digest: OrderedDigest | None,
+) -> tuple[DownloadReport, float, str | None]:
     """The download's report, its seconds (from the first request on: not counting the
-    import of gRPC or the set-up of the event loop) and the file's SHA-256 (``digest``'s,
-    which is told of every piece as it is verified)."""
+    import of gRPC or the set-up of the event loop) and the file's SHA-256 when asked for
+    (``digest``'s, which is told of every piece as it is verified)."""
     from chordshare.model.limits import MAX_MESSAGE_BYTES
     from chordshare.transport.grpc.channels import ChannelCache
     from chordshare.transport.grpc.options import channel_options
@@ -297,10 +299,12 @@ async def _fetch(
             dest,
             settings=settings or settings_for(record.manifest),
             progress=step,
-            on_piece=digest.verified,
+            on_piece=digest.verified if digest is not None else None,
         )
         seconds = time.monotonic() - began
-        sha256 = await asyncio.to_thread(digest.hexdigest)  # the last pieces' worth, at most
+        sha256 = None
+        if digest is not None:  # the last pieces' worth, at most
+            sha256 = await asyncio.to_thread(digest.hexdigest)
     finally:
         await grpc_client.close()
         if channels is not None:
@@ -317,9 +321,10 @@ def fetch(
     rate: float | None = None,
     settings: DownloadSettings | None = None,
     seen: Progressed | None = None,
+    sha256: bool = False,
 ) -> GetReport:
     """Download the file of record ``view`` to ``dest``, telling ``progress`` as it goes; the
-    report.
+    report, with the whole file's SHA-256 when ``sha256``.
 
     An existing file with the same content is kept (nothing fetched); one with other content is
     an error unless ``force``. Raises :class:`KeyboardInterrupt` on Ctrl-C (the partial file
@@ -328,13 +333,13 @@ def fetch(
     record = domain_record(view)
     present = same_content(dest, record.manifest)
     if present:
-        return report_of(view, None, dest, 0.0)
+        return report_of(view, None, dest, 0.0, sha256_of(dest) if sha256 else None)
     if present is False and not force:
         raise InvalidInput(f"{dest} exists with other content; use --force to replace it")
     with exclusive(dest) as fd:
-        digest = OrderedDigest(record.manifest, fd)
+        digest = OrderedDigest(record.manifest, fd) if sha256 else None
         try:
-            result, seconds, sha256 = asyncio.run(
+            result, seconds, whole = asyncio.run(
                 _fetch(record, dest, progress, seen, rate, settings, digest)
             )
         except ChordshareError as exc:
@@ -342,8 +347,9 @@ def fetch(
                 _remove_partial(dest)
             raise failed_download(exc, dest, seen) from exc
         finally:
-            digest.stop()  # done already when it succeeded; before the descriptor closes
-    return report_of(view, result, result.path, seconds, sha256)
+            if digest is not None:  # done already when it succeeded; before the fd closes
+                digest.stop()
+    return report_of(view, result, result.path, seconds, whole)
 
 
 def failed_download(exc: ChordshareError, dest: Path, seen: Progressed) -> ChordshareError:
