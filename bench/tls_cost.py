@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import random
@@ -39,6 +38,7 @@ from typing import Any
 from benchlib import emit, markdown_table, node_settings, percentile, provenance, run_in_workdir
 
 from chordshare.cli.launcher import LocalCluster, NodeProcess, node_command
+from chordshare.client.download import sha256_of
 from chordshare.ring import PeerRef
 from chordshare.transport.grpc import GrpcPeerClient
 from chordshare.transport.grpc.tls import tls_from_environment
@@ -108,7 +108,7 @@ def measure(args: argparse.Namespace, workdir: Path, tls: bool) -> dict[str, Any
         began = time.perf_counter()
         got = cli(cluster, env, "get", "payload.bin", "--node", second.url, "-o", str(dest))
         wall = time.perf_counter() - began
-        if _sha256(dest) != _sha256(source):  # outside the timing
+        if sha256_of(dest) != sha256_of(source):  # outside the timing
             raise SystemExit("downloaded content differs")
         dest.unlink()
     return {
@@ -145,11 +145,6 @@ def main(argv: list[str] | None = None) -> None:
     result = run_in_workdir(args, run)
     columns = ["mode", "lookup_p50_ms", "lookup_p99_ms", "transfer_mib_per_s", "transfer_wall_s"]
     emit(args.json, result, [("Plaintext vs TLS", markdown_table(result["rows"], columns))])
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 if __name__ == "__main__":
